@@ -39,9 +39,13 @@ const f32 = Math.fround;
 
 /** One channel value in [-1, 1] → byte, in float32 like torch/numpy, rounding half to even like numpy. */
 export function toByte(x: number): number {
-  const v = f32(Math.min(1, Math.max(0, f32(f32(x / 2) + 0.5))) * 255);
+  return roundHalfEven(f32(Math.min(1, Math.max(0, f32(f32(x / 2) + 0.5))) * 255));
+}
+
+/** numpy's round(): halves go to the even neighbour. */
+export function roundHalfEven(v: number): number {
   const r = Math.round(v);
-  return r - v === 0.5 && r % 2 === 1 ? r - 1 : r;
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**
