@@ -70,7 +70,7 @@ export const MODEL_REGISTRY: readonly ModelEntry[] = [
   },
   {
     id: 'tiny-sd3',
-    name: 'Demo (test model)',
+    name: 'Demo',
     label: 'test model: random weights, abstract output',
     description: 'A tiny random-weight model with the exact SD 3.5 interface. It makes abstract patterns, not pictures; it proves the whole pipeline runs on this device.',
     path: 'models/tiny-sd3/',
@@ -82,7 +82,7 @@ export const MODEL_REGISTRY: readonly ModelEntry[] = [
   },
   {
     id: 'tiny-sd3-no-t5',
-    name: 'Demo without T5 (test model)',
+    name: 'Demo without T5',
     label: 'test model: random weights, no T5 encoder',
     description: 'The demo model packed without its T5 encoder: the pipeline feeds zeros in its place, as diffusers does.',
     path: 'models/tiny-sd3-no-t5/',

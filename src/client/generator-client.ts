@@ -1,0 +1,63 @@
+/**
+ * The page's handle on the generator worker: Comlink underneath, AbortSignal for cancellation,
+ * progress callbacks, and errors that keep their codes. The page imports only types from the worker.
+ */
+import * as Comlink from 'comlink';
+import { installErrorTransfer, WebDiffusionError } from '../errors.js';
+import type { GenerateRequest, GenerateResult, GeneratorApi, LoadedModel, LoadRequest, ProgressEvent } from '../protocol.js';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+let jobCounter = 0;
+export const newJobId = (): string => `job-${Date.now().toString(36)}-${++jobCounter}`;
+
+export class GeneratorClient {
+  private readonly api: Comlink.Remote<GeneratorApi>;
+  private workerError: WebDiffusionError | null = null;
+
+  constructor(private readonly worker: Worker) {
+    installErrorTransfer(Comlink);
+    this.api = Comlink.wrap<GeneratorApi>(worker);
+    worker.addEventListener('error', (e) => {
+      this.workerError = new WebDiffusionError('WORKER_FAILED', `The generator worker failed: ${e.message || 'unknown error'}.`, { hint: 'Reload the page.' });
+    });
+  }
+
+  static create(): GeneratorClient {
+    return new GeneratorClient(new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module', name: 'webdiffusion-generator' }));
+  }
+
+  private check(): void {
+    if (this.workerError) throw this.workerError;
+  }
+
+  load(request: LoadRequest, options: CallOptions = {}): Promise<LoadedModel> {
+    this.check();
+    return this.api.load(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined);
+  }
+
+  async generate(request: Omit<GenerateRequest, 'jobId'> & { jobId?: string }, options: CallOptions = {}): Promise<GenerateResult> {
+    this.check();
+    const jobId = request.jobId ?? newJobId();
+    if (options.signal?.aborted) throw new WebDiffusionError('CANCELLED', 'The generation was cancelled.', { details: { jobId } });
+    const onAbort = () => void this.api.cancel(jobId);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.api.generate({ ...request, jobId }, options.onProgress ? Comlink.proxy(options.onProgress) : undefined);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  unload(): Promise<void> {
+    return this.api.unload();
+  }
+
+  terminate(): void {
+    this.api[Comlink.releaseProxy]();
+    this.worker.terminate();
+  }
+}
