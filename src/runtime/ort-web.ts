@@ -46,6 +46,54 @@ export interface WebRuntime {
 
 let configuredWasmThreads: number | null = null;
 
+/**
+ * Device limits that onnxruntime-web's JSEP backend leaves at the WebGPU defaults when it creates its
+ * device (it raises only buffer sizes and workgroup limits). Its Split kernel binds every output as its
+ * own storage buffer, so SD3.5's 9-way `chunk` of the AdaLayerNormZeroX modulation (1 input + 9
+ * outputs = 10 buffers) exceeds the default 8 per stage: the pipeline is invalid, JSEP only logs the
+ * validation error, and the outputs are whatever the pooled GPU buffers held (different every run).
+ */
+const RAISED_LIMITS = ['maxStorageBuffersPerShaderStage'] as const;
+
+/** WebGPU errors (validation, out of memory, internal) raised since the last run; JSEP only logs them. */
+const pendingGpuErrors: string[] = [];
+let webgpuAdapterInstalled = false;
+
+function takeGpuError(): string | undefined {
+  if (!pendingGpuErrors.length) return undefined;
+  const first = pendingGpuErrors[0]!;
+  const more = pendingGpuErrors.length - 1;
+  pendingGpuErrors.length = 0;
+  return more ? `${first} (and ${more} more)` : first;
+}
+
+/**
+ * The adapter as JSEP sees it: `requestDevice` also asks for the adapter's own maxima of
+ * RAISED_LIMITS, and the device reports its uncaptured errors to `pendingGpuErrors`.
+ */
+function adapterForOrt(adapter: GPUAdapter): GPUAdapter {
+  const raised: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) {
+    const value = (adapter.limits as unknown as Record<string, unknown>)[name];
+    if (typeof value === 'number') raised[name] = value;
+  }
+  return new Proxy(adapter, {
+    get(target, prop) {
+      if (prop === 'requestDevice') {
+        return async (descriptor: GPUDeviceDescriptor = {}) => {
+          const device = await target.requestDevice({ ...descriptor, requiredLimits: { ...descriptor.requiredLimits, ...raised } });
+          device.addEventListener('uncapturederror', (ev) => {
+            pendingGpuErrors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0] ?? 'unknown WebGPU error');
+          });
+          return device;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /** Creates a session runner for the preferred backend. ORT's wasm settings are global and fixed at first use. */
 export async function createWebRuntime(preference: BackendPreference): Promise<WebRuntime> {
   const caps = await detectDeviceCaps();
@@ -55,16 +103,25 @@ export async function createWebRuntime(preference: BackendPreference): Promise<W
     ort.env.wasm.proxy = false;
     configuredWasmThreads = choice.threads;
   }
-  if (choice.kind === 'webgpu' && caps.adapter) ort.env.webgpu.adapter = caps.adapter;
-  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] = choice.kind === 'webgpu' ? ['webgpu'] : ['wasm'];
+  // JSEP creates its device once, from the first adapter it is given (and then makes the property read-only).
+  if (choice.kind === 'webgpu' && caps.adapter && !webgpuAdapterInstalled) {
+    ort.env.webgpu.adapter = adapterForOrt(caps.adapter);
+    webgpuAdapterInstalled = true;
+  }
+  // NCHW: with JSEP's NHWC default every Conv gets transposes around it and every
+  // InstanceNormalization (GroupNorm as Reshape → InstanceNormalization → Reshape, as exported VAEs
+  // write it) transposes its whole [N, G, C/G·H·W] input; on SwiftShader that made the VAE decoder ~4× slower.
+  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
+    choice.kind === 'webgpu' ? [{ name: 'webgpu', preferredLayout: 'NCHW' }] : ['wasm'];
   if (choice.kind === 'wasm' && !ort.env.wasm) {
     throw new WebDiffusionError('BACKEND_UNAVAILABLE', 'WebAssembly is not available in this browser.');
   }
-  const runner = new SessionRunner(ort, {
-    executionProviders,
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-  });
+  const runner = new SessionRunner(
+    ort,
+    { executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 },
+    undefined,
+    choice.kind === 'webgpu' ? takeGpuError : undefined,
+  );
   const threads = configuredWasmThreads;
   return {
     runner,

@@ -44,7 +44,14 @@ export class SessionRunner {
     private readonly ort: OrtModule,
     private readonly options: InferenceSession.SessionOptions,
     private readonly now: Clock = () => performance.now(),
+    /** Returns (and clears) a backend error reported out of band during the last run, e.g. a WebGPU validation error. */
+    private readonly takeBackendError: () => string | undefined = () => undefined,
   ) {}
+
+  /** @internal Used by ModelSession after each run. */
+  backendError(): string | undefined {
+    return this.takeBackendError();
+  }
 
   /** Runs `task` after every earlier task has settled. */
   private serialize<T>(task: () => Promise<T>): Promise<T> {
@@ -149,6 +156,14 @@ export class ModelSession {
         t.dispose();
       }
       for (const t of Object.values(ortFeeds)) t.dispose();
+      // Reading the outputs waited for the GPU, so errors raised by this run's commands have arrived.
+      const backendError = this.runner.backendError();
+      if (backendError) {
+        throw new WebDiffusionError('RUNTIME_FAILED', `The ${this.name} model ran into a GPU error, so its results are invalid: ${backendError}`, {
+          hint: 'This GPU lacks something the model needs. Use the WebAssembly backend.',
+          details: { component: this.name, gpuError: backendError },
+        });
+      }
       return out;
     });
   }
