@@ -3,6 +3,8 @@ import { BASE_ARGS, requireChromium } from './e2e/chromium.js';
 
 const executablePath = requireChromium();
 const PORT = Number(process.env.E2E_PORT ?? 4317);
+/** Built app to serve (E2E_DIST lets parallel checkouts use their own build folder). */
+const DIST = process.env.E2E_DIST ?? 'dist';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -19,7 +21,7 @@ export default defineConfig({
     viewport: { width: 1100, height: 800 },
   },
   webServer: {
-    command: `node scripts/serve.mjs --port ${PORT}`,
+    command: `node scripts/serve.mjs --port ${PORT} --dir ${DIST}`,
     url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: !process.env.CI,
     timeout: 30_000,
