@@ -12,7 +12,7 @@ const step = (title, cmd, args) => {
 };
 const readJson = (p) => (existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : null);
 
-let ok = step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
+let ok = step('typecheck', 'npm', ['run', '--silent', 'typecheck']);
 ok = step('fixtures', 'npx', ['tsx', 'scripts/make-fixtures.ts']) && ok;
 const unitOk = step('unit and native-reference tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);
 const buildOk = step('build', 'npx', ['vite', 'build']);
