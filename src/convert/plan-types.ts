@@ -56,6 +56,11 @@ export interface PlanOptions {
   keepFp32NodeNames?: string[];
   /** Crop the transformer's pos_embed table to this many patches per side (contract §3.2); null keeps it. */
   cropPosEmbedTo?: number | null;
+  /**
+   * q4 variants: MatMuls kept in float (regex sources matched against the weight initializer name and the
+   * node name). Default (plan.ts DEFAULT_Q4_KEEP_FLOAT): the transformer's embedders and proj_out.
+   */
+  q4KeepFloat?: string[];
 }
 
 export interface PlanReport {
