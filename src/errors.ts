@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   MODEL_NOT_LOADED: 'No model is loaded.',
   MODEL_FILE_MISSING: 'A model file could not be read.',
   MODEL_INVALID: 'A model file is not what the pipeline expects.',
+  MODEL_FILE_CORRUPT: 'A model file does not match the size or checksum its pack lists.',
   BACKEND_UNAVAILABLE: 'No usable compute backend.',
   FEED_MISMATCH: 'The inputs given to a model do not match its graph.',
   BUSY: 'The generator is busy.',

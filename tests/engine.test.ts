@@ -40,6 +40,7 @@ describe('GeneratorEngine on onnxruntime-node', () => {
 
   it('reports what it loaded', () => {
     expect(engine.model).toMatchObject({ modelId: 'tiny-sd3', variant: 'fp32', hasT5: true, limits: { multipleOf: 16, minSide: 64, maxSide: 768 } });
+    expect(engine.model?.variants).toEqual({ text_encoder: 'fp32', text_encoder_2: 'fp32', text_encoder_3: 'fp32', transformer: 'fp32', vae_decoder: 'fp32' });
   });
 
   it('makes the same image for the same request, another for another seed', async () => {
@@ -116,7 +117,7 @@ describe('models without T5, and broken model folders', () => {
     expect(Buffer.from(noT5.image.rgba).equals(Buffer.from(withT5.image.rgba))).toBe(false);
   });
 
-  it('errors: unknown model, not loaded, missing files, bad config field', async () => {
+  it('errors: unknown model, not loaded, missing files, bad manifest field', async () => {
     const e = createNodeEngine();
     expect(await codeOf(e.load({ modelId: 'nope', baseUrl: WITH_T5 }))).toBe('MODEL_UNKNOWN');
     expect(await codeOf(e.generate({ jobId: 'x', ...base }))).toBe('MODEL_NOT_LOADED');
@@ -125,19 +126,19 @@ describe('models without T5, and broken model folders', () => {
     const dir = await mkdtemp(join(tmpdir(), 'wd-bad-'));
     try {
       await cp(WITH_T5, dir, { recursive: true });
-      const cfgPath = join(dir, 'transformer/config.json');
-      const cfg = JSON.parse(await readFile(cfgPath, 'utf8'));
-      await writeFile(cfgPath, JSON.stringify({ ...cfg, patch_size: 'two' }));
+      const packPath = join(dir, 'pack.json');
+      const pack = JSON.parse(await readFile(packPath, 'utf8'));
+      await writeFile(packPath, JSON.stringify({ ...pack, architecture: { ...pack.architecture, patchSize: 'two' } }));
       try {
         await e.load({ modelId: 'tiny-sd3', baseUrl: dir });
         expect.unreachable();
       } catch (err) {
         expect((err as WebDiffusionError).code).toBe('MODEL_INVALID');
-        expect((err as WebDiffusionError).message).toContain('transformer/config.json');
-        expect((err as WebDiffusionError).message).toContain('patch_size');
+        expect((err as WebDiffusionError).message).toContain('pack.json');
+        expect((err as WebDiffusionError).message).toContain('architecture.patchSize');
       }
       // A half-installed model (external data missing) fails clearly, and nothing stays loaded.
-      await writeFile(cfgPath, JSON.stringify(cfg));
+      await writeFile(packPath, JSON.stringify(pack));
       await rm(join(dir, 'vae_decoder/model.onnx_data'));
       expect(await codeOf(e.load({ modelId: 'tiny-sd3', baseUrl: dir }))).toBe('MODEL_FILE_MISSING');
       expect(e.model).toBeNull();

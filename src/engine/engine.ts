@@ -9,14 +9,20 @@ import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
 import type { ModelSource } from '../models/model-source.js';
 import { findModel } from '../models/registry.js';
 import { sizeLimits } from '../models/sd3-config.js';
+import type { TokenCount, TokenCounts } from '../protocol.js';
+import type { PromptTokenizer } from '../text/tokenize.js';
 import type { BackendInfo, BackendPreference, GenerateRequest, GenerateResult, LoadedModel, LoadRequest, ProgressEvent } from '../protocol.js';
-import { chooseVariant } from '../runtime/backend.js';
 import type { SessionRunner } from '../runtime/session-runner.js';
 import { loadSd3Pipeline, releasePipeline } from './load-sd3.js';
 
 export interface EngineDeps {
   createRuntime(preference: BackendPreference): Promise<{ runner: SessionRunner; backend: BackendInfo }>;
   sourceFor(baseUrl: string): ModelSource;
+  /**
+   * Check every file's sha256 against the pack's manifest while loading (default true). A source
+   * that verified its files already (the weight store) may turn it off; sizes are always checked.
+   */
+  verifyHashes?: (baseUrl: string) => boolean;
   now?: () => number;
 }
 
@@ -56,14 +62,20 @@ export class GeneratorEngine {
           hint: entry.requires.note ?? 'Use a browser with WebGPU.',
         });
       }
-      const variant = chooseVariant(entry.variants, backend);
-      const pipeline = await loadSd3Pipeline(this.deps.sourceFor(request.baseUrl), runner, { variant, onProgress });
+      // The pack's manifest decides what is loaded (the registry's variants are informational).
+      const { pipeline, manifest, variants } = await loadSd3Pipeline(this.deps.sourceFor(request.baseUrl), runner, {
+        backend,
+        onProgress,
+        verifyHashes: this.deps.verifyHashes?.(request.baseUrl) ?? true,
+      });
+      const packRange = manifest.architecture.sampleSize;
       const info: LoadedModel = {
         modelId: entry.id,
         backend,
-        variant,
+        variant: variants.transformer!,
+        variants,
         hasT5: pipeline.config.hasT5,
-        limits: sizeLimits(pipeline.config, entry.sideRange),
+        limits: sizeLimits(pipeline.config, { min: Math.max(entry.sideRange.min, packRange.min), max: Math.min(entry.sideRange.max, packRange.max) }),
         loadMs: this.now() - t0,
       };
       this.loaded = { info, pipeline, runner };
@@ -118,6 +130,18 @@ export class GeneratorEngine {
 
   async cancel(jobId: string): Promise<void> {
     this.cancelled.add(jobId);
+  }
+
+  /** Token use of `text` per encoder of the loaded model, for live counters. */
+  async countTokens(text: string): Promise<TokenCounts> {
+    const loaded = this.loaded;
+    if (!loaded) throw new WebDiffusionError('MODEL_NOT_LOADED', 'Load a model before counting tokens.');
+    const count = (t: PromptTokenizer): TokenCount => {
+      const r = t.encode(text);
+      return { count: r.tokenCount, max: t.maxLength, droppedText: r.droppedText };
+    };
+    const { encoders } = loaded.pipeline;
+    return { clip: count(encoders.clipL.tokenizer), t5: encoders.t5 ? count(encoders.t5.tokenizer) : null };
   }
 
   async unload(): Promise<void> {

@@ -1,15 +1,28 @@
 /**
- * Loads an SD3 model folder (optimum layout) into a ready pipeline: configs, tokenizers, then one
- * session at a time (each component's bytes are dropped as soon as its session exists).
+ * Loads an SD3 model pack (docs/model-pack.md) into a ready pipeline, only through its `pack.json`:
+ * the manifest gives the architecture, each component's variants and files with their sizes and
+ * sha256. Per component the variant is chosen for the backend; every file is checked (size, then
+ * sha256) before a session is made from it; sessions are created one at a time and each
+ * component's bytes are dropped as soon as its session exists.
  */
+import { sha256 } from 'hash-wasm';
 import type { Sd3Pipeline } from '../diffusion/text-to-image.js';
 import { WebDiffusionError } from '../errors.js';
 import { readJson, type ModelSource } from '../models/model-source.js';
-import { readSd3Config, type Sd3Config } from '../models/sd3-config.js';
+import {
+  PACK_MANIFEST_FILE,
+  parsePackManifest,
+  type PackComponent,
+  type PackComponentEntry,
+  type PackFile,
+  type PackManifest,
+  type PackTokenizer,
+} from '../models/pack-manifest.js';
+import { configFromManifest, type Sd3Config } from '../models/sd3-config.js';
 import type { ProgressEvent, Variant } from '../protocol.js';
-import { variantFileName } from '../runtime/backend.js';
+import { chooseVariant, type BackendChoice } from '../runtime/backend.js';
 import { externalDataLocations } from '../runtime/external-data.js';
-import type { ModelSession, SessionRunner } from '../runtime/session-runner.js';
+import type { ExternalDataFile, ModelSession, SessionRunner } from '../runtime/session-runner.js';
 import { clipSequenceOutput } from '../text/encode-prompt.js';
 import { PromptTokenizer } from '../text/tokenize.js';
 
@@ -33,73 +46,259 @@ export function expectedInterface(component: string, config: Sd3Config): { input
   }
 }
 
-function checkInterface(component: string, session: ModelSession, config: Sd3Config): void {
-  const want = expectedInterface(component, config);
-  const missingIn = want.inputs.filter((n) => !session.inputNames.includes(n));
-  const missingOut = want.outputs.filter((n) => !session.outputNames.includes(n));
-  if (missingIn.length || missingOut.length) {
+function missingNames(want: { inputs: string[]; outputs: string[] }, have: { inputs: readonly string[]; outputs: readonly string[] }): string[] {
+  return [...want.inputs.filter((n) => !have.inputs.includes(n)).map((n) => `input ${n}`), ...want.outputs.filter((n) => !have.outputs.includes(n)).map((n) => `output ${n}`)];
+}
+
+/** The manifest's declared interface must cover what the pipeline feeds and reads (checked before any download). */
+function checkDeclaredInterface(component: PackComponent, entry: PackComponentEntry, config: Sd3Config): void {
+  const missing = missingNames(expectedInterface(component, config), entry);
+  if (missing.length) {
+    const field = `components.${component}.${missing[0]!.startsWith('input') ? 'inputs' : 'outputs'}`;
+    throw new WebDiffusionError('MODEL_INVALID', `${PACK_MANIFEST_FILE}: field "${field}" lacks ${missing.join(', ')} that the SD3 pipeline needs.`, {
+      hint: 'The pack was converted from a graph without the optimum SD3 interface.',
+      details: { file: PACK_MANIFEST_FILE, field, component, missing },
+    });
+  }
+}
+
+/** The session must have the names the manifest promised (a mismatched pack fails here, not mid-generation). */
+function checkSessionInterface(component: string, session: ModelSession, config: Sd3Config): void {
+  const missing = missingNames(expectedInterface(component, config), { inputs: session.inputNames, outputs: session.outputNames });
+  if (missing.length) {
+    throw new WebDiffusionError('MODEL_INVALID', `${component}/ graph lacks ${missing.join(', ')}.`, {
+      hint: 'The graph does not match its pack.json; re-convert the pack.',
+      details: { component, inputs: session.inputNames, outputs: session.outputNames },
+    });
+  }
+}
+
+/** Whether a backend offers the WebGPU features a variant lists (WASM offers none). */
+export function featuresSatisfied(required: readonly string[], backend: Pick<BackendChoice, 'kind' | 'shaderF16'>): boolean {
+  return required.every((f) => f === 'shader-f16' && backend.kind === 'webgpu' && backend.shaderF16);
+}
+
+/**
+ * The variant of one component to load on `backend`: among the variants whose required features
+ * the backend has, the first in the backend's preference order (chooseVariant). Pure.
+ */
+export function chooseComponentVariant(component: string, entry: PackComponentEntry, backend: Pick<BackendChoice, 'kind' | 'shaderF16'>): Variant {
+  const offered = Object.keys(entry.variants) as Variant[];
+  const usable = offered.filter((v) => featuresSatisfied(entry.variants[v]!.requiresFeatures, backend));
+  try {
+    return chooseVariant(usable, backend);
+  } catch (e) {
+    const unusable = offered.filter((v) => !usable.includes(v));
     throw new WebDiffusionError(
-      'MODEL_INVALID',
-      `${component}/ graph lacks ${[...missingIn.map((n) => `input ${n}`), ...missingOut.map((n) => `output ${n}`)].join(', ')}.`,
-      { hint: 'Export the model with the optimum SD3 layout.', details: { component, inputs: session.inputNames, outputs: session.outputNames } },
+      'MODEL_NOT_AVAILABLE',
+      `${component}: this pack offers ${offered.join(', ')}; none runs on the ${backend.kind === 'webgpu' ? 'WebGPU' : 'WebAssembly'} backend here` +
+        (unusable.length ? ` (${unusable.join(', ')} need${unusable.length === 1 ? 's' : ''} ${[...new Set(unusable.flatMap((v) => entry.variants[v]!.requiresFeatures))].join(', ')}).` : '.'),
+      {
+        hint: backend.kind === 'webgpu' && !backend.shaderF16 ? 'fp16 weights need a GPU with the shader-f16 feature; use a pack with q4 or fp32 variants.' : 'Use a pack with a q4 or fp32 variant.',
+        details: { component, offered, usable, cause: e instanceof WebDiffusionError ? e.details : undefined },
+      },
     );
   }
 }
 
-async function loadTokenizer(source: ModelSource, folder: string, maxLength?: number): Promise<PromptTokenizer> {
-  const [json, cfg] = await Promise.all([readJson<object>(source, `${folder}/tokenizer.json`), readJson<object>(source, `${folder}/tokenizer_config.json`)]);
+/** The components text-to-image loads (plus `extra`), in load order. */
+export function pipelineComponents(m: PackManifest, extra: readonly PackComponent[] = []): PackComponent[] {
+  const list: PackComponent[] = ['text_encoder', 'text_encoder_2', ...(m.architecture.hasT5 ? (['text_encoder_3'] as const) : []), 'transformer', 'vae_decoder'];
+  for (const c of extra) if (!list.includes(c)) list.push(c);
+  return list;
+}
+
+/** Per component, the variant to load on `backend` (pure; see chooseComponentVariant). */
+export function chooseVariants(
+  m: PackManifest,
+  backend: Pick<BackendChoice, 'kind' | 'shaderF16'>,
+  components: readonly PackComponent[] = pipelineComponents(m),
+): Partial<Record<PackComponent, Variant>> {
+  const chosen: Partial<Record<PackComponent, Variant>> = {};
+  for (const c of components) {
+    const entry = m.components[c];
+    if (!entry) {
+      throw new WebDiffusionError('MODEL_INVALID', `${PACK_MANIFEST_FILE}: field "components.${c}" is missing; the pipeline needs this component.`, {
+        details: { file: PACK_MANIFEST_FILE, field: `components.${c}` },
+      });
+    }
+    chosen[c] = chooseComponentVariant(c, entry, backend);
+  }
+  return chosen;
+}
+
+/** Reads and validates `pack.json`; a folder without one is not a pack. */
+export async function readPackManifest(source: ModelSource): Promise<PackManifest> {
+  let json: unknown;
   try {
-    return PromptTokenizer.fromJson(json, cfg, maxLength);
+    json = await readJson(source, PACK_MANIFEST_FILE);
   } catch (e) {
-    throw new WebDiffusionError('MODEL_INVALID', `${folder}/: ${e instanceof Error ? e.message : e}`, { details: { file: `${folder}/tokenizer.json` }, cause: e });
+    if (e instanceof WebDiffusionError && e.code === 'MODEL_FILE_MISSING') {
+      throw new WebDiffusionError('MODEL_FILE_MISSING', `No ${PACK_MANIFEST_FILE} in ${source.description}: ${e.message}`, {
+        hint: 'Models load as packs (docs/model-pack.md). Convert an ONNX export with `npm run convert`; for the demo model run `npm run fixtures`.',
+        details: { ...e.details, file: PACK_MANIFEST_FILE },
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  return parsePackManifest(json);
+}
+
+/** Size and sha256 of a file's bytes against its manifest entry; MODEL_FILE_CORRUPT naming the file. */
+export async function verifyPackFile(file: PackFile, data: Uint8Array, options: { hash?: boolean } = {}): Promise<void> {
+  if (data.byteLength !== file.bytes) {
+    throw new WebDiffusionError('MODEL_FILE_CORRUPT', `${file.path} has ${data.byteLength} bytes; ${PACK_MANIFEST_FILE} expects ${file.bytes}.`, {
+      hint: 'The file is truncated or was replaced; delete the model and download it again.',
+      details: { file: file.path, expectedBytes: file.bytes, actualBytes: data.byteLength },
+    });
+  }
+  if (options.hash === false) return;
+  const actual = await sha256(data);
+  if (actual !== file.sha256) {
+    throw new WebDiffusionError('MODEL_FILE_CORRUPT', `${file.path} has sha256 ${actual}; ${PACK_MANIFEST_FILE} expects ${file.sha256}.`, {
+      hint: 'The file was damaged in transfer or storage; delete the model and download it again.',
+      details: { file: file.path, expectedSha256: file.sha256, actualSha256: actual },
+    });
   }
 }
 
 export interface LoadOptions {
-  variant: Variant;
+  /** The backend the sessions run on: picks each component's variant. */
+  backend: Pick<BackendChoice, 'kind' | 'shaderF16'>;
   onProgress?: (e: ProgressEvent) => void;
   /** Components to load beyond text-to-image's needs (e.g. vae_encoder for img2img). */
-  extra?: string[];
+  extra?: PackComponent[];
+  /**
+   * Check each file's sha256 against pack.json before use (default true). Sources that verified
+   * the files already (the weight store, on install) pass false; byte sizes are always checked.
+   */
+  verifyHashes?: boolean;
 }
 
-export async function loadSd3Pipeline(source: ModelSource, runner: SessionRunner, options: LoadOptions): Promise<Sd3Pipeline> {
-  const config = await readSd3Config(source);
-  const components = ['text_encoder', 'text_encoder_2', ...(config.hasT5 ? ['text_encoder_3'] : []), 'transformer', 'vae_decoder', ...(options.extra ?? [])];
+export interface LoadedPack {
+  pipeline: Sd3Pipeline;
+  manifest: PackManifest;
+  /** The variant loaded for each component. */
+  variants: Partial<Record<PackComponent, Variant>>;
+}
+
+const dirOf = (path: string): string => (path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '');
+const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+
+export async function loadSd3Pipeline(source: ModelSource, runner: SessionRunner, options: LoadOptions): Promise<LoadedPack> {
+  const manifest = await readPackManifest(source);
+  const config = configFromManifest(manifest);
+  const components = pipelineComponents(manifest, options.extra);
+  const variants = chooseVariants(manifest, options.backend, components);
+  for (const c of components) checkDeclaredInterface(c, manifest.components[c]!, config);
+  const verify = { hash: options.verifyHashes !== false };
+
+  // Byte accounting for progress: tokenizer files and every file of the chosen variants.
+  const tokenizerNames: PackTokenizer[] = ['tokenizer', 'tokenizer_2', ...(config.hasT5 ? (['tokenizer_3'] as const) : [])];
+  const tokenizerFiles = tokenizerNames.flatMap((t) => manifest.tokenizers[t] ?? []);
+  const bytesTotal = [...tokenizerFiles, ...components.flatMap((c) => manifest.components[c]!.variants[variants[c]!]!.files)].reduce((s, f) => s + f.bytes, 0);
+  let bytesDone = 0;
   const total = components.length + 1;
-  options.onProgress?.({ phase: 'loading', component: 'tokenizers', done: 0, total });
+  const progress = (component: string, done: number) => options.onProgress?.({ phase: 'loading', component, done, total, bytesDone, bytesTotal });
+
+  const readVerified = async (file: PackFile): Promise<Uint8Array> => {
+    const data = await source.readBytes(file.path);
+    await verifyPackFile(file, data, verify);
+    bytesDone += data.byteLength;
+    return data;
+  };
+
+  const loadTokenizer = async (name: PackTokenizer, maxLength?: number): Promise<PromptTokenizer> => {
+    const files = manifest.tokenizers[name]!;
+    const find = (base: string): PackFile => {
+      const f = files.find((x) => baseName(x.path) === base);
+      if (!f) {
+        throw new WebDiffusionError('MODEL_INVALID', `${PACK_MANIFEST_FILE}: field "tokenizers.${name}" does not list ${base}.`, {
+          details: { file: PACK_MANIFEST_FILE, field: `tokenizers.${name}` },
+        });
+      }
+      return f;
+    };
+    const [jsonFile, cfgFile] = [find('tokenizer.json'), find('tokenizer_config.json')];
+    const [jsonBytes, cfgBytes] = await Promise.all([readVerified(jsonFile), readVerified(cfgFile)]);
+    const parse = (f: PackFile, b: Uint8Array): object => {
+      try {
+        return JSON.parse(new TextDecoder().decode(b)) as object;
+      } catch (e) {
+        throw new WebDiffusionError('MODEL_INVALID', `${f.path} in ${source.description} is not valid JSON.`, { details: { file: f.path }, cause: e });
+      }
+    };
+    try {
+      return PromptTokenizer.fromJson(parse(jsonFile, jsonBytes), parse(cfgFile, cfgBytes), maxLength);
+    } catch (e) {
+      if (e instanceof WebDiffusionError) throw e;
+      throw new WebDiffusionError('MODEL_INVALID', `${name}/: ${e instanceof Error ? e.message : e}`, { details: { file: jsonFile.path }, cause: e });
+    }
+  };
+
+  progress('tokenizers', 0);
   const [tokL, tokG, tokT5] = await Promise.all([
-    loadTokenizer(source, 'tokenizer'),
-    loadTokenizer(source, 'tokenizer_2'),
-    config.hasT5 ? loadTokenizer(source, 'tokenizer_3', config.t5Length) : Promise.resolve(null),
+    loadTokenizer('tokenizer'),
+    loadTokenizer('tokenizer_2'),
+    config.hasT5 ? loadTokenizer('tokenizer_3', config.t5Length) : Promise.resolve(null),
   ]);
+
   const sessions = new Map<string, ModelSession>();
   try {
     for (const [i, component] of components.entries()) {
-      options.onProgress?.({ phase: 'loading', component, done: i + 1, total });
-      const file = `${component}/${variantFileName(options.variant)}`;
-      const model = await source.readBytes(file);
-      const externalData = await Promise.all(
-        externalDataLocations(model, file).map(async (path) => ({ path, data: await source.readBytes(`${component}/${path}`) })),
-      );
+      progress(component, i + 1);
+      const variant = variants[component]!;
+      const field = `components.${component}.variants.${variant}.files`;
+      const files = manifest.components[component]!.variants[variant]!.files;
+      const graphFile = files[0]!;
+      if (!graphFile.path.endsWith('.onnx')) {
+        throw new WebDiffusionError('MODEL_INVALID', `${PACK_MANIFEST_FILE}: field "${field}.0.path" must be the .onnx graph (got ${graphFile.path}).`, {
+          details: { file: PACK_MANIFEST_FILE, field: `${field}.0.path` },
+        });
+      }
+      let model: Uint8Array | null = await readVerified(graphFile);
+      // Every external-data location recorded in the graph must be a file the variant lists (same folder as the graph).
+      const dir = dirOf(graphFile.path);
+      const shards = externalDataLocations(model, graphFile.path).map((location) => {
+        const file = files.find((f) => f.path === dir + location);
+        if (!file) {
+          throw new WebDiffusionError(
+            'MODEL_INVALID',
+            `${graphFile.path} refers to external data "${location}", which ${PACK_MANIFEST_FILE} does not list under "${field}" (expected ${dir + location}).`,
+            { hint: 'The pack is incomplete or its manifest was written for another graph; re-convert the pack.', details: { file: graphFile.path, missing: dir + location, field } },
+          );
+        }
+        return { location, file };
+      });
+      let externalData: ExternalDataFile[] | null = [];
+      for (const s of shards) externalData.push({ path: s.location, data: await readVerified(s.file) });
       const session = await runner.createSession(component, model, externalData);
+      // Release the bytes: the session holds its own copy of the weights now.
+      model = null;
+      externalData = null;
       sessions.set(component, session);
-      checkInterface(component, session, config);
+      checkSessionInterface(component, session, config);
     }
   } catch (e) {
     await Promise.all([...sessions.values()].map((s) => s.release()));
     throw e;
   }
-  options.onProgress?.({ phase: 'loading', component: 'done', done: total, total });
+  progress('done', total);
   const get = (name: string) => sessions.get(name)!;
   return {
-    config,
-    encoders: {
-      clipL: { tokenizer: tokL, session: get('text_encoder') },
-      clipG: { tokenizer: tokG, session: get('text_encoder_2') },
-      t5: tokT5 ? { tokenizer: tokT5, session: get('text_encoder_3') } : null,
+    manifest,
+    variants,
+    pipeline: {
+      config,
+      encoders: {
+        clipL: { tokenizer: tokL, session: get('text_encoder') },
+        clipG: { tokenizer: tokG, session: get('text_encoder_2') },
+        t5: tokT5 ? { tokenizer: tokT5, session: get('text_encoder_3') } : null,
+      },
+      transformer: get('transformer'),
+      vaeDecoder: get('vae_decoder'),
     },
-    transformer: get('transformer'),
-    vaeDecoder: get('vae_decoder'),
   };
 }
 

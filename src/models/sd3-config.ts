@@ -1,11 +1,13 @@
 /**
- * Reads the configs that travel with the weights (diffusers' model_index.json and each component's
- * config.json in the optimum layout) into the facts the pipeline needs. Validation errors name the
- * file and the field.
+ * The facts the pipeline needs about a model, from either of two places: a pack's `pack.json`
+ * architecture block (`configFromManifest`, what the loader uses), or the configs that travel with
+ * a diffusers/optimum export (model_index.json and each component's config.json: `readSd3Config`,
+ * what the converter reads from its sources). Validation errors name the file and the field.
  */
 import { z } from 'zod';
 import { WebDiffusionError } from '../errors.js';
 import { readJson, type ModelSource } from './model-source.js';
+import { PACK_MANIFEST_FILE, type PackManifest } from './pack-manifest.js';
 
 const componentRef = z.union([z.tuple([z.string(), z.string()]), z.tuple([z.null(), z.null()])]);
 
@@ -55,8 +57,9 @@ export interface Sd3Config {
   t5Length: number;
   /** CLIP tokenizer length (77). */
   clipLength: number;
-  clipL: { layers: number; hidden: number; projection: number };
-  clipG: { layers: number; hidden: number; projection: number };
+  /** `hidden` and `projection` come from config.json (readSd3Config); a pack manifest does not carry them. */
+  clipL: { layers: number; hidden?: number; projection?: number };
+  clipG: { layers: number; hidden?: number; projection?: number };
   transformer: { inChannels: number; patchSize: number; sampleSize: number; jointAttentionDim: number; pooledProjectionDim: number; posEmbedMaxSize: number };
   vae: { latentChannels: number; scaleFactor: number; scalingFactor: number; shiftFactor: number };
   scheduler: { numTrainTimesteps: number; shift: number };
@@ -130,6 +133,45 @@ export async function readSd3Config(source: ModelSource): Promise<Sd3Config> {
       shiftFactor: vae.shift_factor ?? 0,
     },
     scheduler: { numTrainTimesteps: scheduler.num_train_timesteps, shift: scheduler.shift },
+  };
+}
+
+function manifestError(field: string, message: string): WebDiffusionError {
+  return new WebDiffusionError('MODEL_INVALID', `${PACK_MANIFEST_FILE}: field "${field}" ${message}.`, {
+    hint: 'The model pack manifest is damaged or was written by a faulty converter; re-download or re-convert the pack.',
+    details: { file: PACK_MANIFEST_FILE, field },
+  });
+}
+
+/**
+ * The pipeline's config from a validated pack manifest (parsePackManifest). Checks the facts that
+ * must agree with each other; an error names the manifest field.
+ */
+export function configFromManifest(m: PackManifest): Sd3Config {
+  const a = m.architecture;
+  const multipleOf = a.vaeScaleFactor * a.patchSize;
+  const { min, max, default: def } = a.sampleSize;
+  if (min > max || def < min || def > max) throw manifestError('architecture.sampleSize', `needs min ≤ default ≤ max (got ${min}, ${def}, ${max})`);
+  for (const [k, v] of [['min', min], ['max', max], ['default', def]] as const) {
+    if (v % multipleOf !== 0) throw manifestError(`architecture.sampleSize.${k}`, `must be a multiple of vaeScaleFactor × patchSize = ${multipleOf} (got ${v})`);
+  }
+  return {
+    hasT5: a.hasT5,
+    t5Length: a.t5Length,
+    clipLength: a.clipLength,
+    clipL: { layers: a.clipLayers.text_encoder },
+    clipG: { layers: a.clipLayers.text_encoder_2 },
+    transformer: {
+      inChannels: a.latentChannels,
+      patchSize: a.patchSize,
+      sampleSize: def / a.vaeScaleFactor,
+      jointAttentionDim: a.jointAttentionDim,
+      pooledProjectionDim: a.pooledProjectionDim,
+      // The position table covers sampleSize.max pixels per side (possibly cropped at conversion).
+      posEmbedMaxSize: max / multipleOf,
+    },
+    vae: { latentChannels: a.latentChannels, scaleFactor: a.vaeScaleFactor, scalingFactor: a.vaeScalingFactor, shiftFactor: a.vaeShiftFactor },
+    scheduler: { numTrainTimesteps: a.scheduler.numTrainTimesteps, shift: a.scheduler.shift },
   };
 }
 
