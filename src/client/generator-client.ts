@@ -4,7 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import { installErrorTransfer, WebDiffusionError } from '../errors.js';
-import type { GenerateRequest, GenerateResult, GeneratorApi, LoadedModel, LoadRequest, ProgressEvent } from '../protocol.js';
+import type { GenerateRequest, GenerateResult, GeneratorApi, LoadedModel, LoadRequest, ProgressEvent, TokenCounts } from '../protocol.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -50,6 +50,11 @@ export class GeneratorClient {
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  countTokens(text: string): Promise<TokenCounts> {
+    this.check();
+    return this.api.countTokens(text);
   }
 
   unload(): Promise<void> {

@@ -8,6 +8,7 @@ import type { ProgressEvent, StageTimings, TruncationReport } from '../protocol.
 import type { ModelSession } from '../runtime/session-runner.js';
 import { encodePrompts, type TextEncoders } from '../text/encode-prompt.js';
 import { combineGuidance, guidanceEnabled, sampleToRgba, unscaleLatents } from './image-math.js';
+import { latentPreview } from './latent-preview.js';
 import { standardNormal } from './noise.js';
 import { buildSchedule, eulerStep, stepCount } from './scheduler.js';
 import type { ValidRequest } from './validate-request.js';
@@ -99,6 +100,11 @@ export async function textToImage(p: Sd3Pipeline, req: ValidRequest, hooks: Pipe
     );
     const v = out.out_hidden_states!.data;
     const velocity = cfg ? combineGuidance(v, req.guidance) : v;
+    const [, channels, latentH, latentW] = latents.dims as [number, number, number, number];
+    // The preview shows this step's denoised estimate x0 = x − σ·v, so it is taken before the update.
+    const preview = req.preview
+      ? { width: latentW, height: latentH, rgba: latentPreview(latents.data, velocity, schedule.sigmas[i]!, channels, latentH, latentW) }
+      : undefined;
     eulerStep(schedule, i, latents.data, velocity, latents.data);
     const done = i - schedule.startIndex + 1;
     const elapsed = now() - loopStart;
@@ -109,6 +115,7 @@ export async function textToImage(p: Sd3Pipeline, req: ValidRequest, hooks: Pipe
       totalSteps: total,
       elapsedMs: elapsed,
       etaMs: (elapsed / done) * (total - done),
+      ...(preview ? { preview } : {}),
     });
   }
   const t2 = now();

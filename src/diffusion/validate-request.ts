@@ -70,5 +70,6 @@ export function validateRequest(req: GenerateRequest, limits: SizeLimits, pickSe
     steps: req.steps,
     guidance: req.guidance,
     seed: req.seed ?? pickSeed(),
+    preview: req.preview === true,
   };
 }

@@ -20,6 +20,7 @@ export function createWorkerApi(): GeneratorApi {
       return Comlink.transfer({ ...result, image: bitmap }, [bitmap]);
     },
     cancel: (jobId: string) => engine.cancel(jobId),
+    countTokens: (text: string) => engine.countTokens(text),
     unload: () => engine.unload(),
   };
 }

@@ -132,6 +132,9 @@ export async function createWebRuntime(preference: BackendPreference): Promise<W
       threads,
       crossOriginIsolated: caps.crossOriginIsolated,
       note: choice.note,
+      ...(choice.kind === 'webgpu' && caps.adapter
+        ? { gpuLimits: { maxBufferSize: caps.adapter.limits.maxBufferSize, maxStorageBufferBindingSize: caps.adapter.limits.maxStorageBufferBindingSize } }
+        : {}),
     },
   };
 }
