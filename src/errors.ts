@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   MODEL_FILE_MISSING: 'A model file could not be read.',
   MODEL_INVALID: 'A model file is not what the pipeline expects.',
   MODEL_FILE_CORRUPT: 'A model file does not match the size or checksum its pack lists.',
+  STORAGE_FULL: 'There is not enough storage space for the model.',
   BACKEND_UNAVAILABLE: 'No usable compute backend.',
   FEED_MISMATCH: 'The inputs given to a model do not match its graph.',
   BUSY: 'The generator is busy.',

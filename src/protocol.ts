@@ -82,9 +82,34 @@ export interface TokenCounts {
   t5: TokenCount | null;
 }
 
-export type Phase = 'loading' | 'encoding' | 'denoising' | 'decoding';
+export type Phase = 'downloading' | 'loading' | 'encoding' | 'denoising' | 'decoding';
+
+/** Install progress: bytes per file and overall, speed and time left. */
+export interface DownloadProgress {
+  modelId: string;
+  /**
+   * checking: reading pack.json and what is stored; downloading: bytes arriving; waiting: another
+   * tab is downloading this file (its bytes are shown as they land in storage); converting: an
+   * export is being converted while it downloads; done: the pack is installed.
+   */
+  state: 'checking' | 'downloading' | 'waiting' | 'converting' | 'done';
+  /** The file in progress (null between files). */
+  file: string | null;
+  fileBytesDone: number;
+  fileBytesTotal: number;
+  /** Bytes stored (installed or kept partial chunks) out of what the device's variants need. */
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+  /** Over this session's transfer; null before there is a rate. */
+  bytesPerSecond: number | null;
+  etaMs: number | null;
+}
 
 export type ProgressEvent =
+  /** Install (download, or convert while downloading) before a load; see DownloadProgress. */
+  | ({ phase: 'downloading' } & DownloadProgress)
   /** done/total count components; bytesDone/bytesTotal count the pack's files read and verified so far. */
   | { phase: 'loading'; component: string; done: number; total: number; bytesDone?: number; bytesTotal?: number }
   | { phase: 'encoding'; jobId: string }
@@ -122,6 +147,56 @@ export interface GenerateResult<Image = ImageBitmap> {
   truncated: TruncationReport[];
 }
 
+export interface InstallRequest {
+  modelId: string;
+  /** Absolute URL of the pack folder (the page resolves the registry path or ?packBase=). */
+  baseUrl: string;
+  /** Which backend's variants to install (default auto: what load() would pick on this device). */
+  backend?: BackendPreference;
+}
+
+/** Convert while downloading: an optimum/Olive ONNX export read by HTTP byte ranges, converted into the store. */
+export interface ExportInstallRequest {
+  modelId: string;
+  /** Base URL of the export (e.g. a hub repository's …/resolve/<revision>/); must allow CORS and Range. */
+  exportUrl: string;
+  /** Variants to convert (default: the one this device loads, q4f16 or q4). */
+  variants?: Variant[];
+  backend?: BackendPreference;
+}
+
+/** A pack in the browser's weight store, as the storage panel shows it. */
+export interface InstalledPack {
+  id: string;
+  name: string;
+  /** installing: a download or conversion is unfinished (paused, resumable); installed: ready to load offline. */
+  state: 'installing' | 'installed';
+  variants: Partial<Record<ModelComponent, Variant>>;
+  /** Bytes the installed pack needs, and bytes stored for it now (partial chunks included). */
+  bytesTotal: number;
+  bytesStored: number;
+  filesTotal: number;
+  filesInstalled: number;
+  source: { kind: 'pack'; baseUrl: string } | { kind: 'export'; exportUrl: string };
+  updatedAt: number;
+  installedAt?: number;
+}
+
+export interface PackVerifyReport {
+  id: string;
+  ok: boolean;
+  /** Files that failed were removed; installing again downloads just those. */
+  files: { path: string; ok: boolean; reason?: string }[];
+}
+
+export interface StorageInfo {
+  /** navigator.storage.estimate(); null where unknown. */
+  usage: number | null;
+  quota: number | null;
+  /** navigator.storage.persisted(): true when the browser will not evict the models under pressure. */
+  persisted: boolean | null;
+}
+
 /** What the worker exposes through Comlink. */
 export interface GeneratorApi {
   load(request: LoadRequest, onProgress?: (e: ProgressEvent) => void): Promise<LoadedModel>;
@@ -131,6 +206,18 @@ export interface GeneratorApi {
   /** Token use of `text` for the loaded model's encoders (MODEL_NOT_LOADED before a load). */
   countTokens(text: string): Promise<TokenCounts>;
   unload(): Promise<void>;
+  /** Downloads the pack into the browser's weight store (resumable); afterwards load() needs no network. */
+  install(request: InstallRequest, onProgress?: (e: ProgressEvent) => void): Promise<InstalledPack>;
+  /** Converts an ONNX export into the store while it downloads (byte ranges). */
+  installFromExport(request: ExportInstallRequest, onProgress?: (e: ProgressEvent) => void): Promise<InstalledPack>;
+  /** Stops a running install or conversion of `modelId` (CANCELLED; what arrived is kept). */
+  cancelInstall(modelId: string): Promise<void>;
+  installed(): Promise<InstalledPack[]>;
+  /** Removes the pack and any partial download of it. */
+  deletePack(id: string): Promise<void>;
+  /** Re-hashes the stored files; bad ones are removed. */
+  verifyPack(id: string): Promise<PackVerifyReport>;
+  storageInfo(): Promise<StorageInfo>;
 }
 
 export type { ErrorInfo };

@@ -4,7 +4,20 @@
  */
 import * as Comlink from 'comlink';
 import { installErrorTransfer, WebDiffusionError } from '../errors.js';
-import type { GenerateRequest, GenerateResult, GeneratorApi, LoadedModel, LoadRequest, ProgressEvent, TokenCounts } from '../protocol.js';
+import type {
+  ExportInstallRequest,
+  GenerateRequest,
+  GenerateResult,
+  GeneratorApi,
+  InstalledPack,
+  InstallRequest,
+  LoadedModel,
+  LoadRequest,
+  PackVerifyReport,
+  ProgressEvent,
+  StorageInfo,
+  TokenCounts,
+} from '../protocol.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -55,6 +68,53 @@ export class GeneratorClient {
   countTokens(text: string): Promise<TokenCounts> {
     this.check();
     return this.api.countTokens(text);
+  }
+
+  /** Downloads a pack into the browser's storage; `signal` pauses it (what arrived is kept). */
+  install(request: InstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
+    this.check();
+    return this.withCancel(request.modelId, options, () => this.api.install(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined));
+  }
+
+  /** Converts an ONNX export into the browser's storage while it downloads. */
+  installFromExport(request: ExportInstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
+    this.check();
+    return this.withCancel(request.modelId, options, () => this.api.installFromExport(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined));
+  }
+
+  cancelInstall(modelId: string): Promise<void> {
+    return this.api.cancelInstall(modelId);
+  }
+
+  installed(): Promise<InstalledPack[]> {
+    this.check();
+    return this.api.installed();
+  }
+
+  deletePack(id: string): Promise<void> {
+    this.check();
+    return this.api.deletePack(id);
+  }
+
+  verifyPack(id: string): Promise<PackVerifyReport> {
+    this.check();
+    return this.api.verifyPack(id);
+  }
+
+  storageInfo(): Promise<StorageInfo> {
+    this.check();
+    return this.api.storageInfo();
+  }
+
+  private async withCancel<T>(modelId: string, options: CallOptions, run: () => Promise<T>): Promise<T> {
+    if (options.signal?.aborted) throw new WebDiffusionError('CANCELLED', `The install of ${modelId} was cancelled.`, { details: { modelId } });
+    const onAbort = () => void this.api.cancelInstall(modelId);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await run();
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   unload(): Promise<void> {

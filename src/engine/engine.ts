@@ -23,6 +23,15 @@ export interface EngineDeps {
    * that verified its files already (the weight store) may turn it off; sizes are always checked.
    */
   verifyHashes?: (baseUrl: string) => boolean;
+  /**
+   * Where a load reads the pack from once the backend is known: the weight store (installing the
+   * pack first when it is missing, with 'downloading' progress). Without it, sourceFor(baseUrl).
+   */
+  prepareSource?: (
+    request: LoadRequest,
+    backend: BackendInfo,
+    onProgress?: (e: ProgressEvent) => void,
+  ) => Promise<{ source: ModelSource; verifyHashes: boolean }>;
   now?: () => number;
 }
 
@@ -63,11 +72,10 @@ export class GeneratorEngine {
         });
       }
       // The pack's manifest decides what is loaded (the registry's variants are informational).
-      const { pipeline, manifest, variants } = await loadSd3Pipeline(this.deps.sourceFor(request.baseUrl), runner, {
-        backend,
-        onProgress,
-        verifyHashes: this.deps.verifyHashes?.(request.baseUrl) ?? true,
-      });
+      const { source, verifyHashes } = this.deps.prepareSource
+        ? await this.deps.prepareSource(request, backend, onProgress)
+        : { source: this.deps.sourceFor(request.baseUrl), verifyHashes: this.deps.verifyHashes?.(request.baseUrl) ?? true };
+      const { pipeline, manifest, variants } = await loadSd3Pipeline(source, runner, { backend, onProgress, verifyHashes });
       const packRange = manifest.architecture.sampleSize;
       const info: LoadedModel = {
         modelId: entry.id,

@@ -1,16 +1,42 @@
 /**
- * The engine as the worker exposes it: web runtime and HTTP model source, images turned into
- * transferable ImageBitmaps, errors carried across with their codes.
+ * The engine as the worker exposes it: web runtime, models installed into and loaded from the
+ * browser's weight store (IndexedDB), images turned into transferable ImageBitmaps, errors carried
+ * across with their codes.
  */
 import * as Comlink from 'comlink';
 import { installErrorTransfer } from '../errors.js';
 import { httpModelSource } from '../models/model-source.js';
-import type { GenerateRequest, GenerateResult, GeneratorApi, LoadRequest, ProgressEvent } from '../protocol.js';
-import { createWebRuntime } from '../runtime/ort-web.js';
+import type {
+  BackendPreference,
+  ExportInstallRequest,
+  GenerateRequest,
+  GenerateResult,
+  GeneratorApi,
+  InstallRequest,
+  LoadRequest,
+  ProgressEvent,
+} from '../protocol.js';
+import { chooseBackend } from '../runtime/backend.js';
+import { createWebRuntime, detectDeviceCaps } from '../runtime/ort-web.js';
+import { WeightStore } from '../storage/weight-store.js';
 import { GeneratorEngine } from './engine.js';
+import { PackInstaller, type DeviceBackend } from './pack-installer.js';
+
+/** The backend a load with this preference would use (decides which variants to install). */
+async function deviceBackend(preference: BackendPreference = 'auto'): Promise<DeviceBackend> {
+  const choice = chooseBackend(await detectDeviceCaps(), preference);
+  return { kind: choice.kind, shaderF16: choice.shaderF16 };
+}
 
 export function createWorkerApi(): GeneratorApi {
-  const engine = new GeneratorEngine({ createRuntime: createWebRuntime, sourceFor: (url) => httpModelSource(url) });
+  const store = new WeightStore();
+  const installer = new PackInstaller(store);
+  const engine = new GeneratorEngine({
+    createRuntime: createWebRuntime,
+    // Kept for EngineDeps; loads go through the store (prepareSource).
+    sourceFor: (url) => httpModelSource(url),
+    prepareSource: (request: LoadRequest, backend, onProgress) => installer.prepare(request, backend, onProgress),
+  });
   return {
     load: (request: LoadRequest, onProgress?: (e: ProgressEvent) => void) => engine.load(request, onProgress),
     async generate(request: GenerateRequest, onProgress?: (e: ProgressEvent) => void): Promise<GenerateResult> {
@@ -22,6 +48,17 @@ export function createWorkerApi(): GeneratorApi {
     cancel: (jobId: string) => engine.cancel(jobId),
     countTokens: (text: string) => engine.countTokens(text),
     unload: () => engine.unload(),
+    install: async (request: InstallRequest, onProgress?: (e: ProgressEvent) => void) => installer.install(request, await deviceBackend(request.backend), onProgress),
+    installFromExport: async (request: ExportInstallRequest, onProgress?: (e: ProgressEvent) => void) =>
+      installer.installFromExport(request, await deviceBackend(request.backend), onProgress),
+    cancelInstall: (modelId: string) => installer.cancel(modelId),
+    installed: () => store.listPacks(),
+    deletePack: async (id: string) => {
+      await installer.cancel(id);
+      await store.deletePack(id);
+    },
+    verifyPack: (id: string) => store.verifyPack(id),
+    storageInfo: () => store.storageInfo(),
   };
 }
 

@@ -1,0 +1,236 @@
+/**
+ * The storage panel: models kept in this browser (size, variants, state), downloads in progress or
+ * paused (with resume and pause), space used and available, whether storage is persistent, and
+ * verify (re-hash) and delete per model. Talks to the worker through the GeneratorClient only.
+ */
+import type { GeneratorClient } from '../client/generator-client.js';
+import { toWebDiffusionError } from '../errors.js';
+import type { ModelEntry } from '../models/registry.js';
+import type { DownloadProgress, InstalledPack, StorageInfo } from '../protocol.js';
+
+export interface StoragePanelOptions {
+  /** Models that may be downloaded from the panel (default: none, only what is stored is listed). */
+  models?: readonly ModelEntry[];
+  /** The pack URL of an entry (see pack-base.ts packUrlFor); null: not downloadable. */
+  packUrl?: (entry: ModelEntry) => string | null;
+  /** Called after an install, delete or verify changed what is stored. */
+  onChange?: () => void;
+}
+
+export interface StoragePanel {
+  /** Re-reads the store and redraws. */
+  refresh(): Promise<void>;
+  /** Installs a model (as the Download button does); resolves when installed. */
+  install(modelId: string): Promise<InstalledPack>;
+  /** Progress of running installs, by model id. */
+  readonly active: ReadonlyMap<string, DownloadProgress>;
+  destroy(): void;
+}
+
+const MiB = 1024 * 1024;
+export const formatSize = (n: number): string =>
+  n >= 1024 * MiB ? `${(n / (1024 * MiB)).toFixed(2)} GiB` : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${Math.max(0, Math.round(n / 1024))} KiB`;
+
+const formatEta = (ms: number | null): string => {
+  if (ms === null || !Number.isFinite(ms)) return '';
+  const s = Math.round(ms / 1000);
+  return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min left` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s left` : `${s} s left`;
+};
+
+/** One line for a running install ("12.0 MiB of 1.50 GiB · 8.1 MiB/s · 3 min 2 s left"). */
+export function describeDownload(p: DownloadProgress): string {
+  const amount = `${formatSize(p.bytesDone)} of ${formatSize(p.bytesTotal)}`;
+  switch (p.state) {
+    case 'checking':
+      return 'Checking what is already stored…';
+    case 'waiting':
+      return `Another tab is downloading ${p.file ?? 'this model'}; waiting for it · ${amount}`;
+    case 'converting':
+      return `Converting while downloading · ${amount}${p.file ? ` · ${p.file}` : ''}${p.etaMs !== null ? ` · ${formatEta(p.etaMs)}` : ''}`;
+    case 'done':
+      return `Installed · ${formatSize(p.bytesTotal)}`;
+    default:
+      return [amount, p.bytesPerSecond ? `${formatSize(p.bytesPerSecond)}/s` : '', formatEta(p.etaMs), `file ${Math.min(p.filesDone + 1, p.filesTotal)} of ${p.filesTotal}`]
+        .filter(Boolean)
+        .join(' · ');
+  }
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> & { dataset?: Record<string, string> } = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  const { dataset, ...rest } = props;
+  Object.assign(e, rest);
+  if (dataset) for (const [k, v] of Object.entries(dataset)) e.dataset[k] = v;
+  e.append(...children);
+  return e;
+}
+
+export function mountStoragePanel(container: HTMLElement, client: GeneratorClient, options: StoragePanelOptions = {}): StoragePanel {
+  const active = new Map<string, DownloadProgress>();
+  const controllers = new Map<string, AbortController>();
+  const messages = new Map<string, string>();
+  let packs: InstalledPack[] = [];
+  let info: StorageInfo | null = null;
+  let destroyed = false;
+
+  const root = el('section', { className: 'storage-panel', ariaLabel: 'Storage' });
+  root.setAttribute('aria-label', 'Storage');
+  const heading = el('h2', { textContent: 'Models in this browser' });
+  const space = el('p', { className: 'storage-space' });
+  const persistButton = el('button', { type: 'button', textContent: 'Keep models when space runs low' });
+  const list = el('ul', { className: 'storage-list' });
+  root.append(heading, space, list);
+  container.append(root);
+
+  persistButton.addEventListener('click', async () => {
+    await navigator.storage?.persist?.().catch(() => false);
+    await refresh();
+  });
+
+  const entryOf = (id: string) => options.models?.find((m) => m.id === id);
+
+  function renderSpace(): void {
+    space.replaceChildren();
+    if (!info || info.usage === null || info.quota === null) {
+      space.append('Storage space: unknown in this browser.');
+      return;
+    }
+    space.append(`Used ${formatSize(info.usage)} of ${formatSize(info.quota)} available to this site (${formatSize(Math.max(0, info.quota - info.usage))} free). `);
+    if (info.persisted) space.append('Storage is persistent: the browser will not evict the models.');
+    else space.append('Storage is not persistent: the browser may remove the models when the disk is nearly full. ', persistButton);
+  }
+
+  function row(id: string): HTMLLIElement {
+    const pack = packs.find((p) => p.id === id);
+    const entry = entryOf(id);
+    const running = active.get(id);
+    const name = entry?.name ?? pack?.name ?? id;
+    const li = el('li', { className: 'storage-item', dataset: { modelId: id, state: running ? 'downloading' : (pack?.state ?? 'absent') } });
+    const title = el('strong', { textContent: name });
+    const facts: string[] = [];
+    if (pack) {
+      const variants = [...new Set(Object.values(pack.variants))].join(', ');
+      if (pack.state === 'installed') facts.push(`installed · ${formatSize(pack.bytesTotal)}${variants ? ` · ${variants}` : ''}`);
+      else facts.push(`paused · ${formatSize(pack.bytesStored)} of ${formatSize(pack.bytesTotal)} stored`);
+    } else if (entry?.approxDownloadBytes) facts.push(`about ${formatSize(entry.approxDownloadBytes)} to download`);
+    else facts.push('not downloaded');
+    const status = el('span', { className: 'storage-status', textContent: running ? describeDownload(running) : facts.join(' · ') });
+    li.append(title, ' ', status);
+    if (running && running.bytesTotal > 0) li.append(el('progress', { max: running.bytesTotal, value: running.bytesDone }));
+    else if (pack && pack.state !== 'installed' && pack.bytesTotal > 0) li.append(el('progress', { max: pack.bytesTotal, value: pack.bytesStored }));
+    const buttons = el('span', { className: 'storage-actions' });
+    const button = (label: string, action: () => void | Promise<void>) => {
+      const b = el('button', { type: 'button', textContent: label });
+      b.setAttribute('aria-label', `${label} ${name}`);
+      b.addEventListener('click', () => void action());
+      buttons.append(b);
+    };
+    const url = entry && options.packUrl ? options.packUrl(entry) : pack?.source.kind === 'pack' ? pack.source.baseUrl : null;
+    if (running) button('Pause', () => controllers.get(id)?.abort());
+    else if (pack?.state !== 'installed' && url) button(pack ? 'Resume' : 'Download', () => void install(id).catch(() => undefined));
+    if (pack && !running) {
+      if (pack.state === 'installed') button('Verify', () => verify(id));
+      button('Delete', () => remove(id));
+    }
+    li.append(' ', buttons);
+    const msg = messages.get(id);
+    if (msg) li.append(el('div', { className: 'storage-message', role: 'status', textContent: msg }));
+    return li;
+  }
+
+  function render(): void {
+    if (destroyed) return;
+    renderSpace();
+    const ids = [...new Set([...packs.map((p) => p.id), ...active.keys(), ...(options.models ?? []).filter((m) => m.listed !== false && options.packUrl?.(m)).map((m) => m.id)])];
+    list.replaceChildren(...ids.map(row));
+  }
+
+  async function refresh(): Promise<void> {
+    try {
+      [packs, info] = await Promise.all([client.installed(), client.storageInfo()]);
+    } catch (e) {
+      messages.set('', toWebDiffusionError(e).message);
+    }
+    render();
+  }
+
+  async function install(id: string): Promise<InstalledPack> {
+    const entry = entryOf(id);
+    const pack = packs.find((p) => p.id === id);
+    const baseUrl = (entry && options.packUrl?.(entry)) ?? (pack?.source.kind === 'pack' ? pack.source.baseUrl : null);
+    if (!baseUrl) throw new Error(`No pack address for ${id}.`);
+    // persist() is offered to pages only (not workers); asking on a click helps it be granted.
+    void navigator.storage?.persist?.().catch(() => false);
+    const ac = new AbortController();
+    controllers.set(id, ac);
+    messages.delete(id);
+    active.set(id, { modelId: id, state: 'checking', file: null, fileBytesDone: 0, fileBytesTotal: 0, bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0, bytesPerSecond: null, etaMs: null });
+    render();
+    try {
+      const result = await client.install(
+        { modelId: id, baseUrl },
+        {
+          signal: ac.signal,
+          onProgress: (e) => {
+            if (e.phase !== 'downloading') return;
+            const { phase: _phase, ...p } = e;
+            active.set(id, p);
+            const status = list.querySelector<HTMLElement>(`[data-model-id="${CSS.escape(id)}"] .storage-status`);
+            const bar = list.querySelector<HTMLProgressElement>(`[data-model-id="${CSS.escape(id)}"] progress`);
+            if (status && bar) {
+              status.textContent = describeDownload(p);
+              bar.max = Math.max(1, p.bytesTotal);
+              bar.value = p.bytesDone;
+            } else render();
+          },
+        },
+      );
+      messages.set(id, 'Installed: it loads without a network connection now.');
+      return result;
+    } catch (e) {
+      const err = toWebDiffusionError(e);
+      messages.set(id, err.code === 'CANCELLED' ? 'Paused: what arrived is kept; Resume continues from there.' : `${err.message}${err.hint ? ` ${err.hint}` : ''}`);
+      throw err;
+    } finally {
+      active.delete(id);
+      controllers.delete(id);
+      await refresh();
+      options.onChange?.();
+    }
+  }
+
+  async function verify(id: string): Promise<void> {
+    messages.set(id, 'Verifying…');
+    render();
+    try {
+      const report = await client.verifyPack(id);
+      const bad = report.files.filter((f) => !f.ok);
+      messages.set(id, bad.length ? `${bad.length} file(s) were damaged and removed (${bad.map((f) => f.path).join(', ')}); Resume downloads them again.` : `All ${report.files.length} files verified.`);
+    } catch (e) {
+      messages.set(id, toWebDiffusionError(e).message);
+    }
+    await refresh();
+    options.onChange?.();
+  }
+
+  async function remove(id: string): Promise<void> {
+    const name = entryOf(id)?.name ?? packs.find((p) => p.id === id)?.name ?? id;
+    if (typeof confirm === 'function' && !confirm(`Delete ${name} from this browser? It will have to be downloaded again.`)) return;
+    await client.deletePack(id);
+    messages.set(id, 'Deleted.');
+    await refresh();
+    options.onChange?.();
+  }
+
+  void refresh();
+  return {
+    refresh,
+    install,
+    active,
+    destroy() {
+      destroyed = true;
+      for (const c of controllers.values()) c.abort();
+      root.remove();
+    },
+  };
+}
