@@ -15,6 +15,20 @@ export interface Pixels {
 
 export const SHOTS = 'e2e-artifacts';
 
+const labels = { prompt: 'Prompt', negative: 'Negative prompt', width: 'Width', height: 'Height', steps: 'Steps', guidance: 'Guidance', seed: 'Seed', count: 'Images' } as const;
+export type Field = keyof typeof labels;
+
+/** What the page's test hook (window.__webdiffusion) holds. */
+export interface Hook {
+  state: string;
+  generations: number;
+  previews: number;
+  seeds: number[];
+  requests: number;
+  lastResult: { seed: number; backend: string; width: number; height: number } | null;
+  lastError: { code: string; message: string } | null;
+}
+
 export class AppPage {
   constructor(readonly page: Page) {}
 
@@ -34,8 +48,7 @@ export class AppPage {
     return (await this.page.locator('#backend-info').textContent()) ?? '';
   }
 
-  async fill(fields: Partial<Record<'prompt' | 'negative' | 'width' | 'height' | 'steps' | 'guidance' | 'seed', string | number>>): Promise<void> {
-    const labels = { prompt: 'Prompt', negative: 'Negative prompt', width: 'Width', height: 'Height', steps: 'Steps', guidance: 'Guidance', seed: 'Seed' } as const;
+  async fill(fields: Partial<Record<Field, string | number>>): Promise<void> {
     for (const [k, v] of Object.entries(fields)) {
       await this.page.getByLabel(labels[k as keyof typeof labels], { exact: true }).fill(String(v));
     }
@@ -54,6 +67,44 @@ export class AppPage {
     await expect(this.page.locator('body')).toHaveAttribute('data-state', 'ready');
     const after = await this.generations();
     if (after !== before + 1) throw new Error(`generation did not finish: ${await this.page.locator('#error').textContent()}`);
+  }
+
+  field(name: Field) {
+    return this.page.getByLabel(labels[name], { exact: true });
+  }
+
+  /** The form's values, as the fields hold them. */
+  async values(): Promise<Record<Field, string>> {
+    const out = {} as Record<Field, string>;
+    for (const k of Object.keys(labels) as Field[]) out[k] = await this.field(k).inputValue();
+    return out;
+  }
+
+  hook(): Promise<Hook> {
+    return this.page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __webdiffusion: unknown }).__webdiffusion)) as Hook);
+  }
+
+  /** Waits until every queued image is done (the page is back to "ready"). */
+  async waitIdle(): Promise<void> {
+    await expect(this.page.locator('body')).toHaveAttribute('data-state', 'ready');
+  }
+
+  historyItems() {
+    return this.page.locator('#history > li');
+  }
+
+  /** Drops a file on the page the way a person's drag and drop does. */
+  async dropFile(bytes: Uint8Array, name: string, type = 'image/png'): Promise<void> {
+    const dataTransfer = await this.page.evaluateHandle(
+      ({ data, name, type }) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([Uint8Array.from(data)], name, { type }));
+        return dt;
+      },
+      { data: Array.from(bytes), name, type },
+    );
+    await this.page.dispatchEvent('main', 'dragenter', { dataTransfer });
+    await this.page.dispatchEvent('main', 'drop', { dataTransfer });
   }
 
   generations(): Promise<number> {

@@ -107,39 +107,7 @@ test('WebGPU and WebAssembly give the same image within tolerance', async ({ pag
   expect(diff).toBeLessThanOrEqual(3);
 });
 
-test('Cancel stops a running generation and the next one works', async ({ page }) => {
-  const app = new AppPage(page);
-  await app.open();
-  await app.waitReady();
-  await app.fill({ prompt: 'a long job', width: 512, height: 512, steps: 100, seed: 9 });
-  await page.getByRole('button', { name: 'Generate' }).click();
-  await expect(page.locator('#status')).toContainText(/Step [2-9]\/100/);
-  await page.getByRole('button', { name: 'Cancel' }).click();
-  await expect(page.locator('#status')).toHaveText('Cancelled.');
-  await expect(page.locator('body')).toHaveAttribute('data-state', 'ready');
-  expect((await app.lastError())?.code).toBe('CANCELLED');
-  await expect(page.locator('#error')).toBeHidden();
-  expect(await app.generations()).toBe(0);
-
-  await app.fill({ width: 256, height: 256, steps: 3, seed: 10 });
-  await app.generate();
-  expect(channelStd(await app.pixels())).toBeGreaterThan(10);
-});
-
-test('an invalid size shows its error and the app stays usable', async ({ page }) => {
-  const app = new AppPage(page);
-  await app.open();
-  await app.waitReady();
-  await app.fill({ width: 250, steps: 2 });
-  await page.getByRole('button', { name: 'Generate' }).click();
-  await expect(page.locator('#error')).toContainText('INVALID_SIZE');
-  await expect(page.locator('#error')).toContainText('multiple of 16');
-  await app.screenshot(`invalid-size-${test.info().project.name}`);
-  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled();
-  await app.fill({ width: 256, seed: 3 });
-  await app.generate();
-  await expect(page.locator('#error')).toBeHidden();
-});
+// Cancel and bad inputs have their own journeys: e2e/cancel.spec.ts, e2e/bad-inputs.spec.ts.
 
 test('an over-long prompt is truncated and the dropped words are named', async ({ page }) => {
   test.skip(!onProject('wasm'), 'tokenization is backend-independent; run once');
@@ -148,6 +116,10 @@ test('an over-long prompt is truncated and the dropped words are named', async (
   await app.waitReady();
   const words = Array.from({ length: 90 }, (_, i) => (i === 85 ? 'zebra' : 'cat')).join(' ');
   await app.fill({ prompt: words, steps: 1, seed: 1 });
+  // The live counter warns before anything runs, naming the words CLIP will drop.
+  await expect(page.locator('#prompt-tokens')).toContainText(/CLIP 9\d\/77 · T5 9\d\/256/);
+  await expect(page.locator('#prompt-tokens')).toContainText(/CLIP drops “[^”]*zebra/);
+  await expect(page.locator('#prompt-tokens')).toHaveClass(/over/);
   await app.generate();
   await expect(page.locator('#notice')).toContainText('words were dropped');
   await expect(page.locator('#notice')).toContainText('zebra');

@@ -1,32 +1,47 @@
 /**
- * The page: reads the form, drives the generator client, draws results. DOM only; it never
- * imports onnxruntime (the worker does).
+ * The page: wires the form, the queue, the canvas, the history and the generator client together.
+ * DOM only; it never imports onnxruntime (the worker does). Each concern lives in its own module.
  */
 import { GeneratorClient } from '../client/generator-client.js';
-import { toWebDiffusionError, type WebDiffusionError } from '../errors.js';
-import { DEFAULT_MODEL_ID, findModel, MODEL_REGISTRY } from '../models/registry.js';
+import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
+import { DEFAULT_MODEL_ID, findModel, MODEL_REGISTRY, type ModelEntry } from '../models/registry.js';
 import type { BackendPreference, GenerateResult, LoadedModel, ProgressEvent } from '../protocol.js';
+import { formatParameters, parametersFromInfotext } from './a1111-parameters.js';
+import { backendSummary, renderCapabilities, renderCpuNotice, storageEstimate } from './capabilities.js';
+import { CanvasView, thumbnail } from './canvas-view.js';
+import { renderError, renderNotice } from './error-view.js';
+import { SettingsForm, type ModelState } from './form.js';
+import { addEntry, deleteAll, deleteEntry, listEntries, newHistoryId, type HistoryEntry } from './history-store.js';
+import { HistoryView, renderCompare } from './history-view.js';
+import { JobQueue, type QueuedJob } from './job-queue.js';
+import { batchSeeds, MAX_IMAGES, MAX_SEED, type GenerationParams, type ImageParams } from './params.js';
+import { readParameters, withParameters } from './png-metadata.js';
+import { renderQueue } from './queue-view.js';
+import { isShareFragment, paramsFromFragment, shareUrl } from './share-link.js';
+import { watchTokens } from './token-counter.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const form = $<HTMLFormElement>('controls');
-const modelSelect = $<HTMLSelectElement>('model');
+const form = new SettingsForm();
 const modelNote = $<HTMLParagraphElement>('model-note');
-const promptInput = $<HTMLTextAreaElement>('prompt');
-const negativeInput = $<HTMLTextAreaElement>('negative');
-const widthInput = $<HTMLInputElement>('width');
-const heightInput = $<HTMLInputElement>('height');
-const stepsInput = $<HTMLInputElement>('steps');
-const guidanceInput = $<HTMLInputElement>('guidance');
-const seedInput = $<HTMLInputElement>('seed');
-const backendSelect = $<HTMLSelectElement>('backend');
 const generateButton = $<HTMLButtonElement>('generate');
 const cancelButton = $<HTMLButtonElement>('cancel');
 const statusBox = $<HTMLDivElement>('status');
+const progressBar = $<HTMLProgressElement>('progress');
 const errorBox = $<HTMLDivElement>('error');
 const noticeBox = $<HTMLDivElement>('notice');
 const backendNotice = $<HTMLDivElement>('backend-notice');
-const canvas = $<HTMLCanvasElement>('canvas');
 const backendInfo = $<HTMLParagraphElement>('backend-info');
+const capabilityList = $<HTMLElement>('capability-list');
+const capabilities = $<HTMLDetailsElement>('capabilities');
+const downloadButton = $<HTMLButtonElement>('download');
+const copyLinkButton = $<HTMLButtonElement>('copy-link');
+const shareBox = $<HTMLDivElement>('share');
+const shareInput = $<HTMLInputElement>('share-url');
+const openPng = $<HTMLInputElement>('open-png');
+const dropOverlay = $<HTMLDivElement>('drop-overlay');
+const deleteAllButton = $<HTMLButtonElement>('delete-all');
+const compareBox = $<HTMLDivElement>('compare');
+const canvas = new CanvasView($<HTMLCanvasElement>('canvas'), $<HTMLDivElement>('canvas-box'));
 
 type AppState = 'loading' | 'ready' | 'generating' | 'error';
 
@@ -37,42 +52,63 @@ interface TestHook {
   lastResult: Omit<GenerateResult, 'image'> | null;
   lastError: { code: string; message: string } | null;
   generations: number;
+  /** Previews drawn on the canvas so far. */
+  previews: number;
+  /** Seeds of the images made so far, in order. */
+  seeds: number[];
+  /** Generation requests sent to the worker so far (a link or a dropped PNG must not add any). */
+  requests: number;
 }
-const hook: TestHook = { state: 'loading', model: null, lastResult: null, lastError: null, generations: 0 };
+const hook: TestHook = { state: 'loading', model: null, lastResult: null, lastError: null, generations: 0, previews: 0, seeds: [], requests: 0 };
 (window as unknown as { __webdiffusion: TestHook }).__webdiffusion = hook;
 
 const client = GeneratorClient.create();
-let current: AbortController | null = null;
+const modelStates = new Map<string, ModelState>();
+let loadedModelId: string | null = null;
+/** The image on the canvas that Download saves. */
+let shown: HistoryEntry | null = null;
+let entries: HistoryEntry[] = [];
+let compareFirst: HistoryEntry | null = null;
+let closeCompare: (() => void) | null = null;
+
+// ---------------------------------------------------------------------------------------------
+// State, errors, status
 
 function setState(state: AppState): void {
   hook.state = state;
   document.body.dataset.state = state;
-  generateButton.disabled = state !== 'ready';
+  const modelReady = loadedModelId !== null && state !== 'loading' && state !== 'error';
+  generateButton.disabled = !modelReady;
   cancelButton.disabled = state !== 'generating';
+  form.lockModel(state === 'generating' || state === 'loading');
 }
 
 function showError(e: WebDiffusionError | null): void {
   hook.lastError = e ? { code: e.code, message: e.message } : null;
-  errorBox.hidden = !e;
-  errorBox.replaceChildren();
-  if (!e) return;
-  const code = document.createElement('code');
-  code.textContent = e.code;
-  errorBox.append(code, ` ${e.message}`);
-  if (e.hint) errorBox.append(document.createElement('br'), e.hint);
+  renderError(errorBox, e);
 }
 
-function showNotice(text: string | null, box: HTMLElement = noticeBox): void {
-  box.hidden = !text;
-  box.textContent = text ?? '';
+const pageError = (message: string, hint?: string) => new WebDiffusionError('INVALID_REQUEST', message, hint ? { hint } : {});
+
+function setStatus(text: string, progress?: number): void {
+  statusBox.textContent = text;
+  if (progress !== undefined) progressBar.value = progress;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function describeProgress(e: ProgressEvent): string {
   switch (e.phase) {
-    case 'loading':
-      return e.component === 'done' ? 'Model ready' : `Loading model: ${e.component} (${e.done}/${e.total})`;
+    case 'downloading': {
+      const pct = e.bytesTotal ? ` ${Math.floor((100 * e.bytesDone) / e.bytesTotal)}%` : '';
+      const eta = e.etaMs !== null && e.state === 'downloading' ? ` · ${seconds(e.etaMs)} left` : '';
+      return `Downloading model${pct} (${e.state}${e.file ? `: ${e.file}` : ''})${eta}`;
+    }
+    case 'loading': {
+      if (e.component === 'done') return 'Model ready';
+      const bytes = e.bytesTotal ? ` · ${Math.floor((100 * (e.bytesDone ?? 0)) / e.bytesTotal)}%` : '';
+      return `Loading model: ${e.component} (${e.done}/${e.total})${bytes}`;
+    }
     case 'encoding':
       return 'Encoding prompt…';
     case 'denoising':
@@ -82,128 +118,434 @@ function describeProgress(e: ProgressEvent): string {
   }
 }
 
-function populateModels(): void {
-  for (const m of MODEL_REGISTRY.filter((e) => e.listed !== false)) {
-    const opt = document.createElement('option');
-    opt.value = m.id;
-    opt.textContent = m.path ? `${m.name}: ${m.label}` : `${m.name} (not downloadable yet)`;
-    opt.disabled = !m.path;
-    opt.title = m.path ? m.description : (m.unavailableReason ?? '');
-    modelSelect.append(opt);
-  }
-  const fromUrl = new URLSearchParams(location.search).get('model');
-  modelSelect.value = fromUrl && findModel(fromUrl)?.path ? fromUrl : DEFAULT_MODEL_ID;
-  const backend = new URLSearchParams(location.search).get('backend');
-  if (backend === 'webgpu' || backend === 'wasm' || backend === 'auto') backendSelect.value = backend;
+function progressFraction(e: ProgressEvent): number | undefined {
+  if (e.phase === 'downloading') return e.bytesTotal ? e.bytesDone / e.bytesTotal : undefined;
+  if (e.phase === 'loading') return e.bytesTotal ? (e.bytesDone ?? 0) / e.bytesTotal : e.total ? e.done / e.total : undefined;
+  if (e.phase === 'encoding') return 0.02;
+  if (e.phase === 'denoising') return 0.02 + (0.93 * e.step) / e.totalSteps;
+  return 0.97;
 }
 
-async function loadSelectedModel(): Promise<void> {
-  const entry = findModel(modelSelect.value);
+// ---------------------------------------------------------------------------------------------
+// Models
+
+function pickerEntries(selected: string): ModelEntry[] {
+  return MODEL_REGISTRY.filter((e) => e.listed !== false || e.id === selected);
+}
+
+let selectedModelId = DEFAULT_MODEL_ID;
+function renderModels(selected = selectedModelId): void {
+  selectedModelId = selected;
+  form.renderModels(pickerEntries(selected), modelStates, selected);
+}
+
+function sizeRulesFor(entry: ModelEntry, model: LoadedModel | null): void {
+  const limits = model
+    ? { min: model.limits.minSide, max: model.limits.maxSide, multipleOf: model.limits.multipleOf }
+    : { min: entry.sideRange.min, max: entry.sideRange.max, multipleOf: 16 };
+  form.setSizeRules(entry.recommended.width * entry.recommended.height, limits);
+}
+
+/** A loadable model id for a name from a link or a PNG (id, or the picker's name). */
+function resolveModel(name: string): string | undefined {
+  const n = name.trim().toLowerCase();
+  const entry = MODEL_REGISTRY.find((m) => m.id.toLowerCase() === n || m.name.toLowerCase() === n);
+  return entry?.path ? entry.id : undefined;
+}
+
+async function loadModel(id: string): Promise<void> {
+  const entry = findModel(id);
   if (!entry?.path) return;
+  loadedModelId = null;
+  hook.model = null;
   setState('loading');
   showError(null);
-  showNotice(null);
   modelNote.textContent = entry.description;
-  for (const [input, value] of [
-    [stepsInput, entry.recommended.steps],
-    [guidanceInput, entry.recommended.guidance],
-    [widthInput, entry.recommended.width],
-    [heightInput, entry.recommended.height],
-  ] as const) input.value = String(value);
+  modelStates.set(id, { kind: 'loading', percent: null });
+  renderModels();
+  sizeRulesFor(entry, null);
+  renderCapabilities(capabilityList, null, await storageEstimate());
   try {
     const model = await client.load(
-      { modelId: entry.id, baseUrl: new URL(entry.path, document.baseURI).href, backend: backendSelect.value as BackendPreference },
-      { onProgress: (e) => (statusBox.textContent = describeProgress(e)) },
+      { modelId: entry.id, baseUrl: new URL(entry.path, document.baseURI).href, backend: form.backend.value as BackendPreference },
+      {
+        onProgress: (e) => {
+          setStatus(describeProgress(e), progressFraction(e));
+          if (e.phase === 'loading' && e.bytesTotal) {
+            modelStates.set(id, { kind: 'loading', percent: Math.floor((100 * (e.bytesDone ?? 0)) / e.bytesTotal) });
+            renderModels();
+          }
+        },
+      },
     );
+    for (const [k, s] of modelStates) if (s.kind === 'ready') modelStates.set(k, { kind: 'available' });
+    modelStates.set(id, { kind: 'ready' });
+    loadedModelId = id;
     hook.model = model;
-    widthInput.min = heightInput.min = String(model.limits.minSide);
-    widthInput.max = heightInput.max = String(model.limits.maxSide);
-    const b = model.backend;
-    backendInfo.textContent = `${b.description} · shader-f16: ${b.shaderF16 ? 'yes' : 'no'} · cross-origin isolated: ${b.crossOriginIsolated ? 'yes' : 'no'} · weights: ${model.variant}`;
-    showNotice(
-      b.kind === 'wasm'
-        ? 'WebGPU is not available, so images are computed on the CPU and will be slow. Chrome and Edge 113+ have WebGPU on by default; in Firefox and Safari, enable it in the browser settings.'
-        : null,
-      backendNotice,
-    );
-    statusBox.textContent = `Ready (${seconds(model.loadMs)} to load). Press Generate.`;
-    setState('ready');
+    renderModels();
+    sizeRulesFor(entry, model);
+    form.snapBoth();
+    backendInfo.textContent = backendSummary(model);
+    renderCpuNotice(backendNotice, model.backend.kind === 'wasm');
+    renderCapabilities(capabilityList, model, await storageEstimate());
+    setStatus(`Ready (${seconds(model.loadMs)} to load). Press Generate.`, 0);
+    setState(queue.busy ? 'generating' : 'ready');
+    promptTokens.refresh();
+    negativeTokens.refresh();
   } catch (e) {
-    const err = toWebDiffusionError(e);
-    statusBox.textContent = 'The model could not be loaded.';
-    showError(err);
+    modelStates.set(id, { kind: 'failed' });
+    renderModels();
+    setStatus('The model could not be loaded.', 0);
+    showError(toWebDiffusionError(e));
     setState('error');
   }
 }
 
-function readNumber(input: HTMLInputElement): number {
-  return input.value.trim() === '' ? Number.NaN : Number(input.value);
+/** Switches the picker to `id` and loads it; `recommended` also loads its recommended settings. */
+function selectModel(id: string, recommended: boolean): Promise<void> {
+  const entry = findModel(id);
+  if (!entry?.path) return Promise.resolve();
+  renderModels(id);
+  sizeRulesFor(entry, null);
+  if (recommended) form.applyRecommended(entry);
+  return loadModel(id);
 }
 
-async function generate(): Promise<void> {
-  if (hook.state !== 'ready') return;
-  setState('generating');
+// ---------------------------------------------------------------------------------------------
+// Generating: the queue runs one job at a time
+
+const queue = new JobQueue(runJob);
+queue.onChange(() => {
+  renderQueue($('queue'), queue.list(), (id) => queue.cancel(id));
+  if (loadedModelId) setState(queue.busy ? 'generating' : 'ready');
+});
+
+function enqueue(): void {
+  if (!loadedModelId) return;
   showError(null);
-  statusBox.textContent = 'Starting…';
-  const controller = new AbortController();
-  current = controller;
-  const seedText = seedInput.value.trim();
+  renderNotice(noticeBox, null);
+  const count = form.imageCount();
+  if (!Number.isInteger(count) || count < 1 || count > MAX_IMAGES) {
+    showError(pageError(`The number of images must be a whole number from 1 to ${MAX_IMAGES}; got ${form.count.value || 'nothing'}.`, 'Each image is made after the previous one; queue more later if you need them.'));
+    return;
+  }
+  const params = { ...form.read(), modelId: loadedModelId };
+  const seedText = form.seedText();
+  if (seedText !== '' && !(/^\d+$/.test(seedText) && Number(seedText) <= MAX_SEED)) {
+    showError(new WebDiffusionError('INVALID_SEED', `The seed must be a whole number from 0 to ${MAX_SEED}; got “${seedText}”.`, { hint: 'Leave the seed empty for a random one.' }));
+    return;
+  }
+  queue.add(batchSeeds(params.seed, count).map((seed) => ({ ...params, seed })));
+}
+
+async function runJob(job: QueuedJob, signal: AbortSignal): Promise<void> {
+  const p = job.params;
+  const previews = form.previews.checked;
+  showError(null);
+  canvas.reserve(p.width > 0 ? p.width : canvas.canvas.width, p.height > 0 ? p.height : canvas.canvas.height, previews);
+  setStatus(job.count > 1 ? `Starting image ${job.index} of ${job.count}…` : 'Starting…', 0);
+  hook.requests++;
+  let result: GenerateResult;
   try {
-    const result = await client.generate(
+    result = await client.generate(
+      { prompt: p.prompt, negativePrompt: p.negativePrompt, width: p.width, height: p.height, steps: p.steps, guidance: p.guidance, seed: p.seed ?? undefined, preview: previews },
       {
-        prompt: promptInput.value,
-        negativePrompt: negativeInput.value,
-        width: readNumber(widthInput),
-        height: readNumber(heightInput),
-        steps: readNumber(stepsInput),
-        guidance: readNumber(guidanceInput),
-        seed: seedText === '' ? undefined : Number(seedText),
+        signal,
+        onProgress: (e) => {
+          setStatus(describeProgress(e), progressFraction(e));
+          if (e.phase === 'denoising' && e.preview && previews) {
+            canvas.drawPreview(e.preview, e.step);
+            hook.previews = canvas.previews;
+          }
+        },
       },
-      { signal: controller.signal, onProgress: (e) => (statusBox.textContent = describeProgress(e)) },
-    );
-    canvas.width = result.width;
-    canvas.height = result.height;
-    const ctx = canvas.getContext('2d')!;
-    ctx.drawImage(result.image, 0, 0);
-    result.image.close();
-    const { image: _image, ...meta } = result;
-    hook.lastResult = meta;
-    hook.generations++;
-    statusBox.textContent = `Done in ${seconds(result.timings.totalMs)} on ${result.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · seed ${result.seed}`;
-    showNotice(
-      result.truncated.length
-        ? result.truncated
-            .map((t) => `The ${t.field === 'prompt' ? 'prompt' : 'negative prompt'} is longer than the ${t.encoder.toUpperCase()} encoder's ${t.maxTokens} tokens; these words were dropped: “${t.droppedText}”`)
-            .join('\n')
-        : null,
     );
   } catch (e) {
     const err = toWebDiffusionError(e);
-    statusBox.textContent = err.code === 'CANCELLED' ? 'Cancelled.' : 'Generation failed.';
-    if (err.code !== 'CANCELLED') showError(err);
-    hook.lastError = { code: err.code, message: err.message };
+    setStatus(err.code === 'CANCELLED' ? 'Cancelled.' : 'Generation failed.', 0);
+    if (err.code === 'CANCELLED') hook.lastError = { code: err.code, message: err.message };
+    else showError(err);
+    // The rest of the batch has the same parameters: it would fail the same way.
+    if (err.code.startsWith('INVALID_')) queue.dropBatch(job.batch);
+    return;
+  }
+  const image: ImageParams = { ...p, seed: result.seed, width: result.width, height: result.height, steps: result.steps, guidance: result.guidance };
+  canvas.drawImage(result.image);
+  const pngPromise = canvas.toPng();
+  const thumbPromise = thumbnail(result.image);
+  const { image: _image, ...meta } = result;
+  hook.lastResult = meta;
+  hook.seeds.push(result.seed);
+  hook.generations++;
+  setStatus(`Done in ${seconds(result.timings.totalMs)} on ${result.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · seed ${result.seed}`, 1);
+  renderNotice(
+    noticeBox,
+    result.truncated.length
+      ? result.truncated
+          .map((t) => `The ${t.field === 'prompt' ? 'prompt' : 'negative prompt'} is longer than the ${t.encoder.toUpperCase()} encoder's ${t.maxTokens} tokens; these words were dropped: “${t.droppedText}”`)
+          .join('\n')
+      : null,
+  );
+  try {
+    const [png, thumb] = await Promise.all([pngPromise, thumbPromise]);
+    const entry: HistoryEntry = {
+      id: newHistoryId(),
+      createdAt: Date.now(),
+      params: image,
+      backend: result.backend,
+      totalMs: result.timings.totalMs,
+      png: await withParameters(png, formatParameters(image)),
+      thumb,
+    };
+    setShown(entry);
+    await addEntry(entry);
+    await refreshHistory();
+  } catch (e) {
+    renderNotice(noticeBox, `The image could not be saved to the history: ${e instanceof Error ? e.message : String(e)}. Download it to keep it.`);
   } finally {
-    current = null;
-    setState('ready');
+    result.image.close();
   }
 }
 
-form.addEventListener('submit', (e) => {
-  e.preventDefault();
-  void generate();
+// ---------------------------------------------------------------------------------------------
+// Filling the form from a link, a PNG or the history
+
+interface Restore {
+  params: Partial<GenerationParams>;
+  /** Said in the notice: where the values came from and what was not used. */
+  source: string;
+  extra?: string[];
+}
+
+async function restore({ params, source, extra = [] }: Restore): Promise<void> {
+  const notes = [...extra];
+  const { modelId, ...rest } = params;
+  form.write(rest);
+  if (modelId && modelId !== form.model.value) {
+    const entry = findModel(modelId);
+    if (entry?.path && !queue.busy) await selectModelKeepingForm(modelId);
+    else if (entry?.path) notes.push(`The model ${entry.name} was not loaded because images are being made; choose it when they are done.`);
+    else notes.push(`The model “${modelId}” is not available here; kept ${findModel(form.model.value)?.name ?? form.model.value}.`);
+  }
+  const snapped = form.snapBoth();
+  if (snapped) notes.push(snapped);
+  renderNotice(noticeBox, [source, ...notes].join('\n'));
+  promptTokens.refresh();
+  negativeTokens.refresh();
+}
+
+/** Loads a model without overwriting the form with its recommended settings. */
+function selectModelKeepingForm(id: string): Promise<void> {
+  const entry = findModel(id);
+  if (!entry?.path) return Promise.resolve();
+  renderModels(id);
+  sizeRulesFor(entry, null);
+  void loadModel(id);
+  return Promise.resolve();
+}
+
+async function restoreFromPng(file: File): Promise<void> {
+  showError(null);
+  let text: string | null;
+  try {
+    text = await readParameters(new Uint8Array(await file.arrayBuffer()));
+  } catch (e) {
+    showError(pageError(`“${file.name}” could not be read as a PNG: ${e instanceof Error ? e.message : String(e)}.`, 'Drop a PNG saved by webdiffusion, AUTOMATIC1111 or another tool that writes a “parameters” text chunk.'));
+    return;
+  }
+  if (!text) {
+    showError(pageError(`“${file.name}” has no generation parameters.`, 'Only PNGs with a “parameters” text chunk (webdiffusion, AUTOMATIC1111, Forge, …) carry settings.'));
+    return;
+  }
+  const r = parametersFromInfotext(text, resolveModel);
+  const extra = r.ignored.length ? [`Ignored: ${r.ignored.join('; ')}.`] : [];
+  await restore({ params: r.params, source: `Restored from ${file.name}: ${r.restored.join(', ')}.`, extra });
+}
+
+function restoreFromFragment(hash: string, initial: boolean): void {
+  if (!isShareFragment(hash)) return;
+  const { params, problems } = paramsFromFragment(hash);
+  const extra = problems.length ? [`Not understood: ${problems.join(', ')}.`] : [];
+  const { modelId: _m, ...rest } = params;
+  // At start the model comes from the link before loading; later a link may switch it.
+  void restore({ params: initial ? rest : params, source: 'Settings filled from the link. Nothing runs until you press Generate.', extra });
+}
+
+// ---------------------------------------------------------------------------------------------
+// History
+
+function setShown(entry: HistoryEntry | null): void {
+  shown = entry;
+  downloadButton.disabled = !entry;
+}
+
+async function refreshHistory(): Promise<void> {
+  try {
+    entries = await listEntries();
+  } catch (e) {
+    renderNotice($('history-note'), `The history is not available in this browser: ${e instanceof Error ? e.message : String(e)}`);
+    entries = [];
+  }
+  historyView.render(entries, compareFirst?.id ?? null);
+  deleteAllButton.disabled = entries.length === 0;
+  if (capabilities.open) renderCapabilities(capabilityList, hook.model, await storageEstimate());
+}
+
+const historyView = new HistoryView($('history'), $('history-count'), {
+  open: (e) => {
+    setShown(e);
+    void canvas.showPng(e.png);
+    setStatus(`Showing an image from the history · seed ${e.params.seed}`, 0);
+  },
+  compare: (e) => {
+    if (!compareFirst || compareFirst.id === e.id) {
+      compareFirst = compareFirst?.id === e.id ? null : e;
+      renderNotice(noticeBox, compareFirst ? 'Choose a second image to compare with.' : null);
+      historyView.render(entries, compareFirst?.id ?? null);
+      return;
+    }
+    closeCompare?.();
+    closeCompare = renderCompare($('compare-images'), compareFirst, e);
+    compareBox.hidden = false;
+    compareFirst = null;
+    renderNotice(noticeBox, null);
+    historyView.render(entries, null);
+    $('compare-close').focus();
+  },
+  reuseParameters: (e) => {
+    const { seed: _seed, ...rest } = e.params;
+    void restore({ params: rest, source: 'Settings of the image restored (the seed is unchanged; “Reuse seed” sets it).' });
+  },
+  reuseSeed: (e) => {
+    form.write({ seed: e.params.seed });
+    renderNotice(noticeBox, `Seed ${e.params.seed} set.`);
+  },
+  remove: (e) =>
+    void (async () => {
+      await deleteEntry(e.id);
+      if (shown?.id === e.id) setShown(null);
+      if (compareFirst?.id === e.id) compareFirst = null;
+      await refreshHistory();
+    })(),
 });
-promptInput.addEventListener('keydown', (e) => {
+
+$('compare-close').addEventListener('click', () => {
+  compareBox.hidden = true;
+  closeCompare?.();
+  closeCompare = null;
+});
+
+deleteAllButton.addEventListener('click', () => {
+  if (!confirm(`Delete all ${entries.length} images from the history? This cannot be undone.`)) return;
+  void (async () => {
+    await deleteAll();
+    setShown(null);
+    compareFirst = null;
+    await refreshHistory();
+  })();
+});
+
+downloadButton.addEventListener('click', () => {
+  if (!shown) return;
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(shown.png);
+  a.download = `webdiffusion-${shown.params.seed}-${shown.id}.png`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+});
+
+copyLinkButton.addEventListener('click', () => {
+  const params = form.read();
+  const url = shareUrl(location.href, { ...params, modelId: loadedModelId ?? params.modelId });
+  shareBox.hidden = false;
+  shareInput.value = url;
+  shareInput.select();
+  navigator.clipboard?.writeText(url).then(
+    () => renderNotice(noticeBox, 'Link copied. Opening it fills these settings; it never starts anything by itself.'),
+    () => renderNotice(noticeBox, 'Copy the link below. Opening it fills these settings; it never starts anything by itself.'),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+const promptTokens = watchTokens(form.prompt, $('prompt-tokens'), (t) => client.countTokens(t));
+const negativeTokens = watchTokens(form.negative, $('negative-tokens'), (t) => client.countTokens(t));
+
+form.form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  enqueue();
+});
+document.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
     e.preventDefault();
-    void generate();
+    if (!generateButton.disabled) enqueue();
   }
 });
 cancelButton.addEventListener('click', () => {
-  statusBox.textContent = 'Cancelling…';
-  current?.abort();
+  setStatus('Cancelling…');
+  queue.cancelRunning();
 });
-modelSelect.addEventListener('change', () => void loadSelectedModel());
-backendSelect.addEventListener('change', () => void loadSelectedModel());
+document.querySelector('a.skip')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  form.prompt.focus();
+});
+$('random-seed').addEventListener('click', () => {
+  form.write({ seed: null });
+  form.seed.focus();
+});
+form.model.addEventListener('change', () => void selectModel(form.model.value, true));
+form.backend.addEventListener('change', () => loadedModelId !== null || hook.state === 'error' ? void loadModel(form.model.value) : undefined);
+capabilities.addEventListener('toggle', () => {
+  if (capabilities.open) void storageEstimate().then((s) => renderCapabilities(capabilityList, hook.model, s));
+});
 
-populateModels();
-void loadSelectedModel();
+openPng.addEventListener('change', () => {
+  const file = openPng.files?.[0];
+  if (file) void restoreFromPng(file);
+  openPng.value = '';
+});
+let dragDepth = 0;
+const hasFiles = (e: DragEvent) => e.dataTransfer?.types.includes('Files') ?? false;
+document.addEventListener('dragenter', (e) => {
+  if (!hasFiles(e)) return;
+  dragDepth++;
+  dropOverlay.hidden = false;
+});
+document.addEventListener('dragleave', () => {
+  if (--dragDepth <= 0) (dragDepth = 0), (dropOverlay.hidden = true);
+});
+document.addEventListener('dragover', (e) => {
+  if (hasFiles(e)) e.preventDefault();
+});
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dragDepth = 0;
+  dropOverlay.hidden = true;
+  const file = e.dataTransfer?.files[0];
+  if (file) void restoreFromPng(file);
+});
+window.addEventListener('hashchange', () => restoreFromFragment(location.hash, false));
+
+// Nothing may leave a blank or frozen page: any stray failure is shown like any other error.
+window.addEventListener('error', (e) => showError(toWebDiffusionError(e.error ?? e.message)));
+window.addEventListener('unhandledrejection', (e) => showError(toWebDiffusionError(e.reason)));
+
+function start(): void {
+  const query = new URLSearchParams(location.search);
+  const linked = isShareFragment(location.hash) ? paramsFromFragment(location.hash).params.modelId : undefined;
+  const requested = [linked, query.get('model')].find((id) => id && findModel(id)?.path);
+  const id = requested ?? DEFAULT_MODEL_ID;
+  const backend = query.get('backend');
+  if (backend === 'webgpu' || backend === 'wasm' || backend === 'auto') form.backend.value = backend;
+  renderModels(id);
+  const entry = findModel(id)!;
+  sizeRulesFor(entry, null);
+  form.applyRecommended(entry);
+  restoreFromFragment(location.hash, true);
+  setState('loading');
+  void refreshHistory();
+  void loadModel(id);
+}
+
+start();
