@@ -145,12 +145,13 @@ export class SettingsForm {
     this.write({ steps: entry.recommended.steps, guidance: entry.recommended.guidance, ...size });
   }
 
-  /** Fills the model picker; each option says the model's state and size. */
-  renderModels(entries: readonly ModelEntry[], states: ReadonlyMap<string, ModelState>, selected: string): void {
+  /** Fills the model picker; each option says the model's state and size. `loadable` says whether a pack URL exists. */
+  renderModels(entries: readonly ModelEntry[], states: ReadonlyMap<string, ModelState>, selected: string, loadable: (m: ModelEntry) => boolean): void {
     const options = entries.map((m) => {
-      const opt = new Option(modelLabel(m, states.get(m.id)), m.id);
-      opt.disabled = !m.path;
-      opt.title = m.path ? m.description : (m.unavailableReason ?? '');
+      const ok = loadable(m);
+      const opt = new Option(modelLabel(m, states.get(m.id), ok), m.id);
+      opt.disabled = !ok;
+      opt.title = ok ? m.description : (m.unavailableReason ?? '');
       return opt;
     });
     this.model.replaceChildren(...options);
@@ -164,9 +165,9 @@ export class SettingsForm {
   }
 }
 
-export function modelLabel(m: ModelEntry, state: ModelState | undefined): string {
+export function modelLabel(m: ModelEntry, state: ModelState | undefined, loadable = m.path !== null): string {
   const size = m.approxDownloadBytes ? `, ${formatBytes(m.approxDownloadBytes)}` : '';
-  if (!m.path) return `${m.name} (not downloadable yet${size})`;
+  if (!loadable) return `${m.name} (not downloadable yet${size})`;
   const s = state ?? { kind: 'available' };
   const status =
     s.kind === 'ready' ? 'ready' : s.kind === 'loading' ? (s.percent === null ? 'loading…' : `loading ${s.percent}%`) : s.kind === 'failed' ? 'failed to load' : 'available';

@@ -18,6 +18,8 @@ import { batchSeeds, MAX_IMAGES, MAX_SEED, type GenerationParams, type ImagePara
 import { readParameters, withParameters } from './png-metadata.js';
 import { renderQueue } from './queue-view.js';
 import { isShareFragment, paramsFromFragment, shareUrl } from './share-link.js';
+import { packUrlFor } from './pack-base.js';
+import { mountStoragePanel } from './storage-panel.js';
 import { watchTokens } from './token-counter.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -129,6 +131,24 @@ function progressFraction(e: ProgressEvent): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // Models
 
+/** Where a model's pack lives: ?packBase=, then the build-time VITE_PACK_BASE, then the registry path. */
+const packUrl = (e: ModelEntry): string | null =>
+  packUrlFor(e, { pageUrl: location.href, baseUri: document.baseURI, buildBase: import.meta.env.VITE_PACK_BASE as string | undefined });
+/** Models stored in this browser (downloaded or converted): they load with no pack URL at all. */
+const installedIds = new Set<string>();
+const loadable = (e: ModelEntry): boolean => packUrl(e) !== null || installedIds.has(e.id);
+async function refreshInstalled(): Promise<void> {
+  const packs = await client.installed().catch(() => []);
+  installedIds.clear();
+  for (const p of packs) if (p.state === 'installed') installedIds.add(p.id);
+  renderModels();
+}
+const storagePanel = mountStoragePanel(document.getElementById('storage')!, client, {
+  models: MODEL_REGISTRY,
+  packUrl,
+  onChange: () => void refreshInstalled(),
+});
+
 function pickerEntries(selected: string): ModelEntry[] {
   return MODEL_REGISTRY.filter((e) => e.listed !== false || e.id === selected);
 }
@@ -136,7 +156,7 @@ function pickerEntries(selected: string): ModelEntry[] {
 let selectedModelId = DEFAULT_MODEL_ID;
 function renderModels(selected = selectedModelId): void {
   selectedModelId = selected;
-  form.renderModels(pickerEntries(selected), modelStates, selected);
+  form.renderModels(pickerEntries(selected), modelStates, selected, loadable);
 }
 
 function sizeRulesFor(entry: ModelEntry, model: LoadedModel | null): void {
@@ -150,12 +170,14 @@ function sizeRulesFor(entry: ModelEntry, model: LoadedModel | null): void {
 function resolveModel(name: string): string | undefined {
   const n = name.trim().toLowerCase();
   const entry = MODEL_REGISTRY.find((m) => m.id.toLowerCase() === n || m.name.toLowerCase() === n);
-  return entry?.path ? entry.id : undefined;
+  return entry && loadable(entry) ? entry.id : undefined;
 }
 
 async function loadModel(id: string): Promise<void> {
   const entry = findModel(id);
-  if (!entry?.path) return;
+  if (!entry || !loadable(entry)) return;
+  // An installed pack loads from the store; the URL is only used to download what is missing.
+  const baseUrl = packUrl(entry) ?? '';
   loadedModelId = null;
   hook.model = null;
   setState('loading');
@@ -167,7 +189,7 @@ async function loadModel(id: string): Promise<void> {
   renderCapabilities(capabilityList, null, await storageEstimate());
   try {
     const model = await client.load(
-      { modelId: entry.id, baseUrl: new URL(entry.path, document.baseURI).href, backend: form.backend.value as BackendPreference },
+      { modelId: entry.id, baseUrl, backend: form.backend.value as BackendPreference },
       {
         onProgress: (e) => {
           setStatus(describeProgress(e), progressFraction(e));
@@ -188,6 +210,7 @@ async function loadModel(id: string): Promise<void> {
     backendInfo.textContent = backendSummary(model);
     renderCpuNotice(backendNotice, model.backend.kind === 'wasm');
     renderCapabilities(capabilityList, model, await storageEstimate());
+    void storagePanel.refresh();
     setStatus(`Ready (${seconds(model.loadMs)} to load). Press Generate.`, 0);
     setState(queue.busy ? 'generating' : 'ready');
     promptTokens.refresh();
@@ -204,7 +227,7 @@ async function loadModel(id: string): Promise<void> {
 /** Switches the picker to `id` and loads it; `recommended` also loads its recommended settings. */
 function selectModel(id: string, recommended: boolean): Promise<void> {
   const entry = findModel(id);
-  if (!entry?.path) return Promise.resolve();
+  if (!entry || !loadable(entry)) return Promise.resolve();
   renderModels(id);
   sizeRulesFor(entry, null);
   if (recommended) form.applyRecommended(entry);
@@ -323,8 +346,9 @@ async function restore({ params, source, extra = [] }: Restore): Promise<void> {
   form.write(rest);
   if (modelId && modelId !== form.model.value) {
     const entry = findModel(modelId);
-    if (entry?.path && !queue.busy) await selectModelKeepingForm(modelId);
-    else if (entry?.path) notes.push(`The model ${entry.name} was not loaded because images are being made; choose it when they are done.`);
+    const canLoad = entry !== undefined && loadable(entry);
+    if (canLoad && !queue.busy) await selectModelKeepingForm(modelId);
+    else if (canLoad) notes.push(`The model ${entry.name} was not loaded because images are being made; choose it when they are done.`);
     else notes.push(`The model “${modelId}” is not available here; kept ${findModel(form.model.value)?.name ?? form.model.value}.`);
   }
   const snapped = form.snapBoth();
@@ -337,7 +361,7 @@ async function restore({ params, source, extra = [] }: Restore): Promise<void> {
 /** Loads a model without overwriting the form with its recommended settings. */
 function selectModelKeepingForm(id: string): Promise<void> {
   const entry = findModel(id);
-  if (!entry?.path) return Promise.resolve();
+  if (!entry || !loadable(entry)) return Promise.resolve();
   renderModels(id);
   sizeRulesFor(entry, null);
   void loadModel(id);
@@ -534,7 +558,10 @@ window.addEventListener('unhandledrejection', (e) => showError(toWebDiffusionErr
 function start(): void {
   const query = new URLSearchParams(location.search);
   const linked = isShareFragment(location.hash) ? paramsFromFragment(location.hash).params.modelId : undefined;
-  const requested = [linked, query.get('model')].find((id) => id && findModel(id)?.path);
+  const requested = [linked, query.get('model')].find((id) => {
+    const e = id ? findModel(id) : undefined;
+    return e !== undefined && loadable(e);
+  });
   const id = requested ?? DEFAULT_MODEL_ID;
   const backend = query.get('backend');
   if (backend === 'webgpu' || backend === 'wasm' || backend === 'auto') form.backend.value = backend;
@@ -545,6 +572,7 @@ function start(): void {
   restoreFromFragment(location.hash, true);
   setState('loading');
   void refreshHistory();
+  void refreshInstalled();
   void loadModel(id);
 }
 

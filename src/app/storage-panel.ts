@@ -6,7 +6,7 @@
 import type { GeneratorClient } from '../client/generator-client.js';
 import { toWebDiffusionError } from '../errors.js';
 import type { ModelEntry } from '../models/registry.js';
-import type { DownloadProgress, InstalledPack, StorageInfo } from '../protocol.js';
+import type { DownloadProgress, InstalledPack, ProgressEvent, StorageInfo } from '../protocol.js';
 
 export interface StoragePanelOptions {
   /** Models that may be downloaded from the panel (default: none, only what is stored is listed). */
@@ -22,6 +22,8 @@ export interface StoragePanel {
   refresh(): Promise<void>;
   /** Installs a model (as the Download button does); resolves when installed. */
   install(modelId: string): Promise<InstalledPack>;
+  /** Converts a public ONNX export into a pack stored as `modelId` (the convert form does this). */
+  convertExport(modelId: string, exportUrl: string): Promise<InstalledPack>;
   /** Progress of running installs, by model id. */
   readonly active: ReadonlyMap<string, DownloadProgress>;
   destroy(): void;
@@ -79,7 +81,28 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
   const space = el('p', { className: 'storage-space' });
   const persistButton = el('button', { type: 'button', textContent: 'Keep models when space runs low' });
   const list = el('ul', { className: 'storage-list' });
-  root.append(heading, space, list);
+  const convertForm = el('form', { className: 'storage-convert' });
+  const urlInput = el('input', { type: 'url', id: 'export-url', placeholder: 'https://…/resolve/main/', required: true });
+  const targetSelect = el('select', { id: 'export-model' });
+  for (const m of options.models ?? []) if (m.listed !== false) targetSelect.append(new Option(m.name, m.id));
+  convertForm.append(
+    el('h3', { textContent: 'Convert a public ONNX export' }),
+    el('p', {
+      className: 'note',
+      textContent: 'Point at an SD 3.5 ONNX export (optimum or Olive layout; the host must allow CORS and byte ranges). It is converted to 4 bits while it downloads, and stored here.',
+    }),
+    el('label', { htmlFor: 'export-url', textContent: 'Export URL' }),
+    urlInput,
+    el('label', { htmlFor: 'export-model', textContent: 'Install as' }),
+    targetSelect,
+    el('button', { type: 'submit', textContent: 'Convert and install' }),
+  );
+  convertForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const url = urlInput.value.trim();
+    if (url) void convertExport(targetSelect.value, url).catch(() => undefined);
+  });
+  root.append(heading, space, list, convertForm);
   container.append(root);
 
   persistButton.addEventListener('click', async () => {
@@ -159,6 +182,16 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
     const pack = packs.find((p) => p.id === id);
     const baseUrl = (entry && options.packUrl?.(entry)) ?? (pack?.source.kind === 'pack' ? pack.source.baseUrl : null);
     if (!baseUrl) throw new Error(`No pack address for ${id}.`);
+    return track(id, (callOptions) => client.install({ modelId: id, baseUrl }, callOptions));
+  }
+
+  /** Converts a public ONNX export (optimum or Olive layout) into a 4-bit pack while downloading it. */
+  async function convertExport(id: string, exportUrl: string): Promise<InstalledPack> {
+    return track(id, (callOptions) => client.installFromExport({ modelId: id, exportUrl }, callOptions));
+  }
+
+  /** Runs an install of `id`, showing its progress in the model's row; abort pauses it. */
+  async function track(id: string, call: (o: { signal: AbortSignal; onProgress: (e: ProgressEvent) => void }) => Promise<InstalledPack>): Promise<InstalledPack> {
     // persist() is offered to pages only (not workers); asking on a click helps it be granted.
     void navigator.storage?.persist?.().catch(() => false);
     const ac = new AbortController();
@@ -167,24 +200,21 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
     active.set(id, { modelId: id, state: 'checking', file: null, fileBytesDone: 0, fileBytesTotal: 0, bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0, bytesPerSecond: null, etaMs: null });
     render();
     try {
-      const result = await client.install(
-        { modelId: id, baseUrl },
-        {
-          signal: ac.signal,
-          onProgress: (e) => {
-            if (e.phase !== 'downloading') return;
-            const { phase: _phase, ...p } = e;
-            active.set(id, p);
-            const status = list.querySelector<HTMLElement>(`[data-model-id="${CSS.escape(id)}"] .storage-status`);
-            const bar = list.querySelector<HTMLProgressElement>(`[data-model-id="${CSS.escape(id)}"] progress`);
-            if (status && bar) {
-              status.textContent = describeDownload(p);
-              bar.max = Math.max(1, p.bytesTotal);
-              bar.value = p.bytesDone;
-            } else render();
-          },
+      const result = await call({
+        signal: ac.signal,
+        onProgress: (e) => {
+          if (e.phase !== 'downloading') return;
+          const { phase: _phase, ...p } = e;
+          active.set(id, p);
+          const status = list.querySelector<HTMLElement>(`[data-model-id="${CSS.escape(id)}"] .storage-status`);
+          const bar = list.querySelector<HTMLProgressElement>(`[data-model-id="${CSS.escape(id)}"] progress`);
+          if (status && bar) {
+            status.textContent = describeDownload(p);
+            bar.max = Math.max(1, p.bytesTotal);
+            bar.value = p.bytesDone;
+          } else render();
         },
-      );
+      });
       messages.set(id, 'Installed: it loads without a network connection now.');
       return result;
     } catch (e) {
@@ -226,6 +256,7 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
   return {
     refresh,
     install,
+    convertExport,
     active,
     destroy() {
       destroyed = true;

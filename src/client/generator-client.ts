@@ -30,80 +30,84 @@ export const newJobId = (): string => `job-${Date.now().toString(36)}-${++jobCou
 export class GeneratorClient {
   private readonly api: Comlink.Remote<GeneratorApi>;
   private workerError: WebDiffusionError | null = null;
+  /** Rejects when the worker fails, so no pending call waits forever for an answer that cannot come. */
+  private readonly died: Promise<never>;
 
   constructor(private readonly worker: Worker) {
     installErrorTransfer(Comlink);
     this.api = Comlink.wrap<GeneratorApi>(worker);
-    worker.addEventListener('error', (e) => {
-      this.workerError = new WebDiffusionError('WORKER_FAILED', `The generator worker failed: ${e.message || 'unknown error'}.`, { hint: 'Reload the page.' });
+    this.died = new Promise<never>((_, reject) => {
+      const fail = (message: string) => {
+        if (this.workerError) return;
+        this.workerError = new WebDiffusionError('WORKER_FAILED', `The generator worker failed: ${message}.`, {
+          hint: 'Reload the page. If it happens again, try a smaller image size or the other compute backend.',
+        });
+        reject(this.workerError);
+      };
+      worker.addEventListener('error', (e) => fail(e.message || 'unknown error'));
+      worker.addEventListener('messageerror', () => fail('a message could not be read'));
     });
+    this.died.catch(() => undefined); // observed through guard()
+  }
+
+  /** `call`, unless the worker fails first. */
+  private guard<T>(call: Promise<T>): Promise<T> {
+    if (this.workerError) return Promise.reject(this.workerError);
+    return Promise.race([call, this.died]);
   }
 
   static create(): GeneratorClient {
     return new GeneratorClient(new Worker(new URL('../../workers/generator.worker.ts', import.meta.url), { type: 'module', name: 'webdiffusion-generator' }));
   }
 
-  private check(): void {
-    if (this.workerError) throw this.workerError;
-  }
-
   load(request: LoadRequest, options: CallOptions = {}): Promise<LoadedModel> {
-    this.check();
-    return this.api.load(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined);
+    return this.guard(this.api.load(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined));
   }
 
   async generate(request: Omit<GenerateRequest, 'jobId'> & { jobId?: string }, options: CallOptions = {}): Promise<GenerateResult> {
-    this.check();
     const jobId = request.jobId ?? newJobId();
     if (options.signal?.aborted) throw new WebDiffusionError('CANCELLED', 'The generation was cancelled.', { details: { jobId } });
     const onAbort = () => void this.api.cancel(jobId);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.api.generate({ ...request, jobId }, options.onProgress ? Comlink.proxy(options.onProgress) : undefined);
+      return await this.guard(this.api.generate({ ...request, jobId }, options.onProgress ? Comlink.proxy(options.onProgress) : undefined));
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
   countTokens(text: string): Promise<TokenCounts> {
-    this.check();
-    return this.api.countTokens(text);
+    return this.guard(this.api.countTokens(text));
   }
 
   /** Downloads a pack into the browser's storage; `signal` pauses it (what arrived is kept). */
   install(request: InstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
-    this.check();
-    return this.withCancel(request.modelId, options, () => this.api.install(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined));
+    return this.withCancel(request.modelId, options, () => this.guard(this.api.install(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined)));
   }
 
   /** Converts an ONNX export into the browser's storage while it downloads. */
   installFromExport(request: ExportInstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
-    this.check();
-    return this.withCancel(request.modelId, options, () => this.api.installFromExport(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined));
+    return this.withCancel(request.modelId, options, () => this.guard(this.api.installFromExport(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined)));
   }
 
   cancelInstall(modelId: string): Promise<void> {
-    return this.api.cancelInstall(modelId);
+    return this.guard(this.api.cancelInstall(modelId));
   }
 
   installed(): Promise<InstalledPack[]> {
-    this.check();
-    return this.api.installed();
+    return this.guard(this.api.installed());
   }
 
   deletePack(id: string): Promise<void> {
-    this.check();
-    return this.api.deletePack(id);
+    return this.guard(this.api.deletePack(id));
   }
 
   verifyPack(id: string): Promise<PackVerifyReport> {
-    this.check();
-    return this.api.verifyPack(id);
+    return this.guard(this.api.verifyPack(id));
   }
 
   storageInfo(): Promise<StorageInfo> {
-    this.check();
-    return this.api.storageInfo();
+    return this.guard(this.api.storageInfo());
   }
 
   private async withCancel<T>(modelId: string, options: CallOptions, run: () => Promise<T>): Promise<T> {
@@ -118,7 +122,7 @@ export class GeneratorClient {
   }
 
   unload(): Promise<void> {
-    return this.api.unload();
+    return this.guard(this.api.unload());
   }
 
   terminate(): void {
