@@ -16,9 +16,20 @@ import { startPackServer, type PackServer } from './pack-server.js';
 
 const MODEL = 'tiny-sd3';
 const packFiles = new Map<string, Uint8Array>();
-for (const [path, data] of buildFixtureFiles(DEFAULT_FIXTURE)) packFiles.set(`${MODEL}/${path}`, data);
+const fixtureFiles = buildFixtureFiles(DEFAULT_FIXTURE);
+for (const [path, data] of fixtureFiles) packFiles.set(`${MODEL}/${path}`, data);
+/** The same tiny pack served under two Stability model ids, to exercise the licence gate. */
+const STABILITY_IDS = ['sd35-medium', 'sd35-medium-turbo'];
+for (const id of STABILITY_IDS) {
+  for (const [path, data] of fixtureFiles) {
+    // A pack names its model: the copies say which model they are (the installer checks it).
+    const bytes = path === 'pack.json' ? new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(data)), id })) : data;
+    packFiles.set(`${id}/${path}`, bytes);
+  }
+}
 /** Bytes text-to-image needs: weights and tokenizers, not the VAE encoder or the configs. */
 const neededBytes = [...packFiles]
+  .filter(([p]) => p.startsWith(`${MODEL}/`))
   .filter(([p]) => !p.includes('vae_encoder') && !p.endsWith('config.json') && !p.endsWith('model_index.json') && !p.endsWith('pack.json') && !p.endsWith('fixture.json'))
   .reduce((s, [, d]) => s + d.byteLength, 0);
 
@@ -152,6 +163,8 @@ test('a public ONNX export is converted to 4 bits in the browser while it downlo
   await page.getByLabel('Install as').selectOption({ label: 'SD 3.5 Medium' });
   server.resetStats();
   await page.getByRole('button', { name: 'Convert and install' }).click();
+  // Converting a Stability model downloads its weights: its licence comes first.
+  await page.getByRole('dialog', { name: /licence/ }).getByRole('button', { name: 'Accept and download' }).click();
   const item = page.locator('[data-model-id="sd35-medium"]');
   await expect(item).toHaveAttribute('data-state', 'installed', { timeout: 120_000 });
   // Tensors were read by byte range, not as whole files.
@@ -164,4 +177,38 @@ test('a public ONNX export is converted to 4 bits in the browser while it downlo
   await app.fill({ width: 512, height: 512, steps: 2, seed: 3 });
   await app.generate();
   await app.screenshot('converted-in-browser');
+});
+
+test('a Stability model shows its licence before the first download; declining fetches nothing; accepting is asked once', async ({ page }) => {
+  const app = new AppPage(page);
+  await app.open(query());
+  await app.waitReady();
+  server.resetStats();
+  const picker = page.getByLabel('Model', { exact: true });
+  const dialog = page.getByRole('dialog', { name: /licence/ });
+  const requestsFor = (id: string) => server.log.filter((l) => l.path.includes(`${id}/`)).length;
+
+  await picker.selectOption('sd35-medium');
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole('link', { name: 'Stability AI Community License' })).toHaveAttribute('href', /stability\.ai/);
+  await app.screenshot('license-dialog');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.locator('#status')).toContainText('licence was not accepted');
+  await expect(picker).toHaveValue(MODEL); // the demo is still the loaded model…
+  await expect(app.field('width')).toHaveValue('256'); // …with its own settings back
+  expect(requestsFor('sd35-medium')).toBe(0);
+
+  await picker.selectOption('sd35-medium');
+  await dialog.getByRole('button', { name: 'Accept and download' }).click();
+  const optionOf = (id: string) => page.locator(`#model option[value="${id}"]`);
+  await expect(optionOf('sd35-medium')).toContainText('(ready');
+  expect(requestsFor('sd35-medium')).toBeGreaterThan(5);
+
+  // Accepted once: another model under the same licence downloads without asking, also after a reload.
+  await page.reload();
+  await app.waitReady();
+  await picker.selectOption('sd35-medium-turbo');
+  await expect(optionOf('sd35-medium-turbo')).toContainText('(ready');
+  await expect(dialog).toHaveCount(0);
+  expect(requestsFor('sd35-medium-turbo')).toBeGreaterThan(5);
 });

@@ -18,6 +18,7 @@ import { batchSeeds, MAX_IMAGES, MAX_SEED, type GenerationParams, type ImagePara
 import { readParameters, withParameters } from './png-metadata.js';
 import { renderQueue } from './queue-view.js';
 import { isShareFragment, paramsFromFragment, shareUrl } from './share-link.js';
+import { createLicenseGate } from './license-gate.js';
 import { packUrlFor } from './pack-base.js';
 import { mountStoragePanel } from './storage-panel.js';
 import { watchTokens } from './token-counter.js';
@@ -143,10 +144,12 @@ async function refreshInstalled(): Promise<void> {
   for (const p of packs) if (p.state === 'installed') installedIds.add(p.id);
   renderModels();
 }
+const licenses = createLicenseGate();
 const storagePanel = mountStoragePanel(document.getElementById('storage')!, client, {
   models: MODEL_REGISTRY,
   packUrl,
   onChange: () => void refreshInstalled(),
+  beforeDownload: (e) => licenses.allowDownload(e),
 });
 
 function pickerEntries(selected: string): ModelEntry[] {
@@ -178,6 +181,21 @@ async function loadModel(id: string): Promise<void> {
   if (!entry || !loadable(entry)) return;
   // An installed pack loads from the store; the URL is only used to download what is missing.
   const baseUrl = packUrl(entry) ?? '';
+  if (entry.license.mustAccept && !licenses.accepted(entry)) {
+    await refreshInstalled();
+    if (!installedIds.has(id) && !(await licenses.allowDownload(entry))) {
+      setStatus(`${entry.name} was not downloaded: its licence was not accepted.`, 0);
+      // The model loaded before (if any) is still loaded: the picker and its settings go back to it.
+      const previous = loadedModelId ? findModel(loadedModelId) : undefined;
+      if (previous) {
+        renderModels(previous.id);
+        sizeRulesFor(previous, hook.model);
+        form.applyRecommended(previous);
+        modelNote.textContent = previous.description;
+      } else setState('error');
+      return;
+    }
+  }
   loadedModelId = null;
   hook.model = null;
   setState('loading');

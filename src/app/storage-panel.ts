@@ -4,7 +4,7 @@
  * verify (re-hash) and delete per model. Talks to the worker through the GeneratorClient only.
  */
 import type { GeneratorClient } from '../client/generator-client.js';
-import { toWebDiffusionError } from '../errors.js';
+import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
 import type { ModelEntry } from '../models/registry.js';
 import type { DownloadProgress, InstalledPack, ProgressEvent, StorageInfo } from '../protocol.js';
 
@@ -15,6 +15,8 @@ export interface StoragePanelOptions {
   packUrl?: (entry: ModelEntry) => string | null;
   /** Called after an install, delete or verify changed what is stored. */
   onChange?: () => void;
+  /** Asked before a model's first download (licence acceptance); false cancels it. */
+  beforeDownload?: (entry: ModelEntry) => Promise<boolean>;
 }
 
 export interface StoragePanel {
@@ -192,6 +194,12 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
 
   /** Runs an install of `id`, showing its progress in the model's row; abort pauses it. */
   async function track(id: string, call: (o: { signal: AbortSignal; onProgress: (e: ProgressEvent) => void }) => Promise<InstalledPack>): Promise<InstalledPack> {
+    const entry = entryOf(id);
+    if (entry && options.beforeDownload && !(await options.beforeDownload(entry))) {
+      messages.set(id, 'Not downloaded: its licence was not accepted.');
+      render();
+      throw new WebDiffusionError('CANCELLED', `${entry.name} was not downloaded: its licence was not accepted.`);
+    }
     // persist() is offered to pages only (not workers); asking on a click helps it be granted.
     void navigator.storage?.persist?.().catch(() => false);
     const ac = new AbortController();

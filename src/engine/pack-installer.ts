@@ -140,7 +140,7 @@ export class PackInstaller {
         manifest = await convertToPack(httpSource(exportUrl, this.options.fetch ? { fetch: this.options.fetch } : {}), sink, {
           variants,
           id: modelId,
-          ...(entry ? { name: entry.name, license: entry.license, recommended: { steps: entry.recommended.steps, guidance: entry.recommended.guidance } } : {}),
+          ...(entry ? { name: entry.name, license: { name: entry.license.name, url: entry.license.url }, recommended: { steps: entry.recommended.steps, guidance: entry.recommended.guidance } } : {}),
           signal,
           onProgress: (e) => {
             const secs = (performance.now() - t0) / 1000;

@@ -22,10 +22,11 @@ export interface ModelEntry {
   approxDownloadBytes?: number;
   /** false: loadable by id (tests, embedding) but not shown in the picker. */
   listed?: boolean;
-  license: { name: string; url: string };
+  /** `mustAccept`: shown, and accepted once, before the first download (Stability's licence). */
+  license: { name: string; url: string; mustAccept?: boolean };
 }
 
-const STABILITY_LICENSE = { name: 'Stability AI Community License', url: 'https://stability.ai/community-license-agreement' };
+const STABILITY_LICENSE = { name: 'Stability AI Community License', url: 'https://stability.ai/community-license-agreement', mustAccept: true };
 const NOT_YET = 'Browser weights for this model are not published yet: downloads arrive in a later release.';
 
 export const MODEL_REGISTRY: readonly ModelEntry[] = [
