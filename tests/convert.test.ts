@@ -18,12 +18,12 @@ import { renameTensors } from '../src/convert/layouts.js';
 import type { PackSink } from '../src/convert/pack-sink.js';
 import { httpSource } from '../src/convert/sources.js';
 import { createNodeEngine } from '../src/engine/node-engine.js';
-import type { WebDiffusionError } from '../src/errors.js';
 import { DEFAULT_FIXTURE } from '../src/fixtures/fixture-config.js';
 import { writeOliveFixture } from '../src/fixtures/write-olive-fixture.js';
 import { writeFixture } from '../src/fixtures/write-fixture.js';
 import { parsePackManifest, type PackManifest } from '../src/models/pack-manifest.js';
 import { PromptTokenizer } from '../src/text/tokenize.js';
+import { errorOf } from './helpers.js';
 
 const { onnx } = onnxProto;
 
@@ -41,15 +41,6 @@ async function listFiles(dir: string): Promise<Map<string, Buffer>> {
     out.set(relative(dir, full), await readFile(full));
   }
   return out;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<WebDiffusionError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as WebDiffusionError;
-  }
-  throw new Error('expected an error');
 }
 
 /** Serves `dir` on 127.0.0.1 with HEAD and (unless `ignoreRange`) single byte ranges. */

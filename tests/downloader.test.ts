@@ -4,13 +4,11 @@
  * cancellation, two installs of one pack at once, and a model loaded from the store with no network.
  */
 import 'fake-indexeddb/auto';
-import { createHash } from 'node:crypto';
 import * as ortNode from 'onnxruntime-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPackServer, type PackServer } from '../e2e/pack-server.js';
 import { GeneratorEngine } from '../src/engine/engine.js';
 import { PackInstaller, selectPackFiles } from '../src/engine/pack-installer.js';
-import { WebDiffusionError } from '../src/errors.js';
 import { DEFAULT_FIXTURE } from '../src/fixtures/fixture-config.js';
 import { buildFixtureFiles } from '../src/fixtures/write-fixture.js';
 import type { PackFile, PackManifest } from '../src/models/pack-manifest.js';
@@ -18,20 +16,10 @@ import type { BackendInfo, DownloadProgress, ProgressEvent } from '../src/protoc
 import { SessionRunner, type OrtModule } from '../src/runtime/session-runner.js';
 import { installPack, localLocks, type InstallPackOptions } from '../src/storage/downloader.js';
 import { WeightStore } from '../src/storage/weight-store.js';
+import { bytes, errorOf, sha } from './helpers.js';
 
 const CHUNK = 64 * 1024;
 const WASM = { kind: 'wasm', shaderF16: false } as const;
-const sha = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
-
-function bytes(len: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed;
-  for (let i = 0; i < len; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 const files = buildFixtureFiles(DEFAULT_FIXTURE);
 const BIG_PATH = 'transformer/model.onnx_data_big';
@@ -62,15 +50,6 @@ const bigOnly = () => ({ variants: {}, files: [bigFile] });
 
 function install(store: WeightStore, extra: Partial<InstallPackOptions> = {}) {
   return installPack({ store, modelId: PACK, baseUrl: server.url, select: bigOnly, backoffMs: 1, storage: null, locks: localLocks(), ...extra });
-}
-
-async function errorOf(p: Promise<unknown>): Promise<WebDiffusionError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as WebDiffusionError;
-  }
-  throw new Error('expected an error');
 }
 
 async function storedSha(store: WeightStore, path = BIG_PATH): Promise<string> {

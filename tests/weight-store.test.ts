@@ -3,34 +3,15 @@
  * chunks, the hash resumed from a saved state, delete, verify, quota errors.
  */
 import 'fake-indexeddb/auto';
-import { createHash } from 'node:crypto';
 import { createSHA256 } from 'hash-wasm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebDiffusionError } from '../src/errors.js';
 import { committedBytes, WeightStore } from '../src/storage/weight-store.js';
+import { bytes, errorOf, sha } from './helpers.js';
 
 let n = 0;
 const freshStore = (chunkBytes = 1000) => new WeightStore({ name: `ws-test-${++n}`, chunkBytes, storage: { estimate: async () => ({ usage: 0, quota: 5000 }) } });
 
-function bytes(len: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed;
-  for (let i = 0; i < len; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
-const sha = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
-
-async function errorOf(p: Promise<unknown>): Promise<WebDiffusionError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as WebDiffusionError;
-  }
-  throw new Error('expected an error');
-}
 
 async function* pieces(data: Uint8Array, size: number, failAfter = Infinity): AsyncIterable<Uint8Array> {
   let count = 0;
