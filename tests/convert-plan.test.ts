@@ -17,7 +17,7 @@ import {
   roundToFloat16,
 } from '../src/convert/float16.js';
 import { dequantizeQ4, quantizeQ4 } from '../src/convert/quantize-q4.js';
-import { inlineTensorBytes, materialize, planConversion, PlanError } from '../src/convert/plan.js';
+import { inlineTensorBytes, materialize, MAX_SPLIT_OUTPUTS, planConversion, PlanError } from '../src/convert/plan.js';
 import type { ConversionPlan, ModelProto, PlanOptions, SourceTensorInfo } from '../src/convert/plan-types.js';
 import type { Variant } from '../src/protocol.js';
 
@@ -505,7 +505,8 @@ describe('planConversion + materialize on the tiny SD3 fixture (onnxruntime-node
     const fp32 = await compare(src, feeds, { variant: 'fp32' });
     note('transformer', 'fp32', fp32.figures);
     expect(fp32.figures.rel).toBeLessThan(1e-6);
-    expect(fp32.plan.initializers.every((p) => p.recipe.kind === 'to-fp32' || p.recipe.kind === 'copy')).toBe(true);
+    // Weights are copied as they are; the only new tensors are the int64 sizes of the rewritten 9-way Split.
+    expect(fp32.plan.initializers.every((p) => p.recipe.kind === 'to-fp32' || p.recipe.kind === 'copy' || (p.recipe.kind === 'literal' && p.dataType === 7))).toBe(true);
 
     const q4 = await compare(src, feeds, { variant: 'q4' });
     note('transformer', 'q4', q4.figures);
@@ -545,6 +546,38 @@ describe('planConversion + materialize on the tiny SD3 fixture (onnxruntime-node
     expect(f.rel).toBeLessThan(1e-6);
     note('transformer', 'fp32 crop 16', f);
     expect(() => planConversion(src.model, src.tensors, { variant: 'fp32', cropPosEmbedTo: 15 })).toThrow(/even/);
+  });
+
+  it('transformer: the 9-way AdaLN-Zero-X Split becomes Splits of ≤ 7 outputs (WebGPU buffer limit), same numbers', async () => {
+    const src = fixture('transformer');
+    const wide = (m: ModelProto) => (m.graph?.node ?? []).filter((n) => n.opType === 'Split' && (n.output?.length ?? 0) > MAX_SPLIT_OUTPUTS);
+    expect(wide(src.model).length).toBeGreaterThan(0); // the fixture has SD3.5's 9-way chunk
+    for (const variant of ['fp32', 'q4'] as const) {
+      const { plan, figures: f } = await compare(src, transformerFeeds(), { variant });
+      expect(wide(plan.model)).toEqual([]);
+      expect(plan.report.splitsRewritten).toBe(wide(src.model).length);
+      if (variant === 'fp32') expect(f.rel).toBe(0); // a Split tree moves bytes, it computes nothing
+    }
+  });
+
+  it('a num_outputs Split of 9 becomes 3 × 3; 11 equal parts are refused with the node named', async () => {
+    for (const k of [9, 11]) {
+      const g = new GraphBuilder(`split${k}`, 1);
+      const x = g.input('x', DType.FLOAT, [2, 'n']);
+      const parts = g.nodeN('Split', [x], k, { axis: 1, num_outputs: k });
+      const sum = parts.slice(1).reduce((acc, p, i) => g.op('Add', [acc, g.op('Mul', [p, g.float(i + 2)])]), parts[0]!);
+      g.output('y', sum, DType.FLOAT, [2, 'n']);
+      const src = sourceOf(g);
+      if (k === 11) {
+        expect(() => planConversion(src.model, src.tensors, { variant: 'fp32' })).toThrow(/11 equal outputs/);
+        continue;
+      }
+      const data = Float32Array.from({ length: 2 * 9 * 3 }, (_, i) => i * 0.25 - 3);
+      const { plan, figures: f } = await compare(src, { x: new ort.Tensor('float32', data, [2, 27]) }, { variant: 'fp32' });
+      const splits = (plan.model.graph?.node ?? []).filter((n) => n.opType === 'Split');
+      expect(splits.map((n) => n.output?.length)).toEqual([3, 3, 3, 3]);
+      expect(f.rel).toBe(0);
+    }
   });
 
   it('text encoders and VAE decoder in every variant', async () => {

@@ -72,6 +72,8 @@ export interface PlanReport {
   fp16Initializers: number;
   keptFp32Nodes: number;
   posEmbedCropped: boolean;
+  /** Splits with more than 7 outputs rewritten as two levels (WebGPU's 8 storage buffers per stage). */
+  splitsRewritten: number;
 }
 
 export interface ConversionPlan {

@@ -61,6 +61,8 @@ export const DT = {
 } as const;
 
 const ELEMENT_SIZE: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
+/** Outputs a Split may have so that input + outputs fit WebGPU's default 8 storage buffers per stage. */
+export const MAX_SPLIT_OUTPUTS = 7;
 const isFloat = (t: number | undefined): boolean => t === DT.FLOAT || t === DT.FLOAT16;
 
 /**
@@ -217,6 +219,7 @@ const defaultReport = (): PlanReport => ({
   fp16Initializers: 0,
   keptFp32Nodes: 0,
   posEmbedCropped: false,
+  splitsRewritten: 0,
 });
 
 class Names {
@@ -588,6 +591,66 @@ class Planner {
     table.crop = { from: M, to: m, dim: D };
     table.dims = d0 === 1 ? [1, m * m, D] : [m, m, D];
     this.report.posEmbedCropped = true;
+  }
+
+  // ---- pass: wide Split → two levels of Splits ---------------------------------------------------------
+  /**
+   * WebGPU binds a Split's input and every output as storage buffers, and a device without raised
+   * limits allows 8 per shader stage. SD3.5's MMDiT-X blocks chunk their AdaLN modulation 9 ways, so
+   * such a device cannot run them (onnxruntime-web's JSEP only logs the error and returns stale data).
+   * Any Split with more than MAX_SPLIT_OUTPUTS outputs becomes a Split into groups, then a Split of
+   * each group: same values, at most 7 outputs per node. Sizes come from a constant `split` input, or
+   * from `num_outputs` when the count factors into two parts of at most 7 (9 = 3 × 3).
+   */
+  splitPass(): void {
+    const MAX = MAX_SPLIT_OUTPUTS;
+    const out: INode[] = [];
+    for (const n of this.nodes) {
+      const outputs = [...(n.output ?? [])];
+      const k = outputs.length;
+      if (n.opType !== 'Split' || !isDefaultDomain(n) || k <= MAX) {
+        out.push(n);
+        continue;
+      }
+      const label = n.name || outputs[0] || 'Split';
+      const axisAttrs = [intAttr('axis', attrInt(n, 'axis', 0))];
+      const x = n.input?.[0] ?? '';
+      const sizesName = n.input?.[1];
+      const proto = sizesName ? this.protos.get(sizesName) : undefined;
+      const sizes = proto ? readInlineInts(proto) : null;
+      if (sizesName && (!sizes || sizes.length !== k)) {
+        throw new PlanError(`Split ${label} has ${k} outputs but its sizes "${sizesName}" are not a constant of ${k} values; cannot make it fit WebGPU's 8 buffers per stage`);
+      }
+      const rebuild = (groups: number[][], stage1: (groupOutputs: string[]) => INode, stage2: (g: number[], input: string) => INode) => {
+        const groupOutputs = groups.map((g) => (g.length === 1 ? outputs[g[0]!]! : this.names.fresh(`${label}_group`)));
+        out.push(stage1(groupOutputs));
+        groups.forEach((g, i) => {
+          if (g.length > 1) out.push(stage2(g, groupOutputs[i]!));
+        });
+      };
+      if (sizes) {
+        const groups: number[][] = [];
+        for (let i = 0; i < k; i += MAX) groups.push(Array.from({ length: Math.min(MAX, k - i) }, (_, j) => i + j));
+        if (groups.length > MAX) throw new PlanError(`Split ${label} has ${k} outputs; at most ${MAX * MAX} can be rewritten`);
+        rebuild(
+          groups,
+          (go) => this.node('Split', [x, this.int64(`${label}_group_sizes`, groups.map((g) => g.reduce((s, i) => s + sizes[i]!, 0)))], go, axisAttrs, undefined, label),
+          (g, input) => this.node('Split', [input, this.int64(`${label}_sizes`, g.map((i) => sizes[i]!))], g.map((i) => outputs[i]!), axisAttrs, undefined, label),
+        );
+      } else {
+        const a = [...Array(MAX).keys()].map((i) => MAX - i).find((d) => d > 1 && k % d === 0 && k / d <= MAX);
+        if (!a) throw new PlanError(`Split ${label} has ${k} equal outputs (num_outputs), which cannot be grouped into at most ${MAX} × ${MAX}`);
+        const b = k / a;
+        const groups = Array.from({ length: a }, (_, gi) => Array.from({ length: b }, (_, j) => gi * b + j));
+        rebuild(
+          groups,
+          (go) => this.node('Split', [x], go, [...axisAttrs, intAttr('num_outputs', a)], undefined, label),
+          (g, input) => this.node('Split', [input], g.map((i) => outputs[i]!), [...axisAttrs, intAttr('num_outputs', b)], undefined, label),
+        );
+      }
+      this.report.splitsRewritten++;
+    }
+    this.nodes = out;
   }
 
   // ---- pass 4: MatMul → MatMulNBits -----------------------------------------------------------------
@@ -1071,6 +1134,7 @@ export function planConversion(model: ModelProto, tensors: Map<string, SourceTen
   const p = new Planner(model, tensors, options);
   p.gemmPass();
   p.groupNormPass();
+  p.splitPass();
   if (options.cropPosEmbedTo != null) p.cropPass(options.cropPosEmbedTo);
   if (options.variant === 'q4' || options.variant === 'q4f16') p.quantizePass();
   const { initNames, natural } = p.precisionPass();
