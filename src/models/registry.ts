@@ -27,6 +27,12 @@ export interface ModelEntry {
 }
 
 const STABILITY_LICENSE = { name: 'Stability AI Community License', url: 'https://stability.ai/community-license-agreement', mustAccept: true };
+/**
+ * Estimated q4 pack sizes (contract §6: 4-bit weights with block-32 scales, CLIP-L ≈ 0.08 GB,
+ * CLIP-G ≈ 0.45 GB, T5-XXL ≈ 2.65 GB, VAE decoder ≈ 0.1 GB; Medium transformer ≈ 1.3 GB,
+ * Large ≈ 4.4 GB). Real packs state exact sizes in pack.json; these only inform the picker.
+ */
+const GB = 1e9;
 const NOT_YET = 'Browser weights for this model are not published yet: downloads arrive in a later release.';
 
 export const MODEL_REGISTRY: readonly ModelEntry[] = [
@@ -41,6 +47,7 @@ export const MODEL_REGISTRY: readonly ModelEntry[] = [
     recommended: { steps: 40, guidance: 4.5, width: 1024, height: 1024, source: 'model card (40 steps, guidance 4.5)' },
     sideRange: { min: 512, max: 1440 },
     requires: { webgpu: false, note: 'Runs on WASM too, very slowly.' },
+    approxDownloadBytes: 4.6 * GB,
     license: STABILITY_LICENSE,
   },
   {
@@ -54,6 +61,7 @@ export const MODEL_REGISTRY: readonly ModelEntry[] = [
     recommended: { steps: 8, guidance: 1.5, width: 1024, height: 1024, source: 'third-party registries (unconfirmed by the card): 8 steps, guidance 1.5' },
     sideRange: { min: 512, max: 1440 },
     requires: { webgpu: false },
+    approxDownloadBytes: 4.6 * GB,
     license: STABILITY_LICENSE,
   },
   {
@@ -67,6 +75,7 @@ export const MODEL_REGISTRY: readonly ModelEntry[] = [
     recommended: { steps: 4, guidance: 0, width: 1024, height: 1024, source: 'Stability AI space: 4 steps, guidance 0' },
     sideRange: { min: 512, max: 1440 },
     requires: { webgpu: true, note: 'Too large for the 4 GiB WebAssembly heap.' },
+    approxDownloadBytes: 7.7 * GB,
     license: STABILITY_LICENSE,
   },
   {
