@@ -14,6 +14,7 @@
  * No node: imports: this runs in the generator worker.
  */
 import { createSHA256, type IHasher } from 'hash-wasm';
+import { HashingChunker } from './hashing-chunker.js';
 import { WebDiffusionError } from '../errors.js';
 import { allPackFiles, PACK_MANIFEST_FILE, parsePackManifest, type PackFile, type PackManifest } from '../models/pack-manifest.js';
 import type { DownloadProgress, ModelComponent, Variant } from '../protocol.js';
@@ -464,10 +465,16 @@ export async function installPack(o: InstallPackOptions): Promise<PackRecord> {
     }
     if (!res.body) throw new Retryable('empty response body');
 
-    const chunkBytes = store.chunkBytes;
-    let buf = new Uint8Array(Math.min(chunkBytes, file.bytes - offset));
-    let fill = 0;
     let pos = offset;
+    const chunker = new HashingChunker(
+      h,
+      store.chunkBytes,
+      async (chunk, hashState) => {
+        rec = await store.appendChunk(rec, chunk, hashState);
+        onRecord(rec);
+      },
+      file.bytes - offset,
+    );
     const reader = res.body.getReader();
     try {
       for (;;) {
@@ -480,23 +487,8 @@ export async function installPack(o: InstallPackOptions): Promise<PackRecord> {
         if (r.done) break;
         const piece = r.value;
         if (pos + piece.byteLength > file.bytes) throw new HashMismatch(`(more than ${file.bytes} bytes)`);
-        let at = 0;
-        while (at < piece.byteLength) {
-          const n = Math.min(piece.byteLength - at, buf.byteLength - fill);
-          const slice = piece.subarray(at, at + n);
-          h.update(slice);
-          buf.set(slice, fill);
-          fill += n;
-          at += n;
-          pos += n;
-          if (fill === buf.byteLength) {
-            rec = await store.appendChunk(rec, buf, h.save());
-            onRecord(rec);
-            fill = 0;
-            const left = file.bytes - pos;
-            if (left > 0 && left < buf.byteLength) buf = new Uint8Array(left);
-          }
-        }
+        await chunker.push(piece);
+        pos += piece.byteLength;
         transferred += piece.byteLength;
         onBytes(piece.byteLength);
         progress.fileBytesDone += piece.byteLength;

@@ -16,6 +16,7 @@
  */
 import { createStore, del, get, getMany, promisifyRequest, set, type UseStore } from 'idb-keyval';
 import { createSHA256 } from 'hash-wasm';
+import { HashingChunker } from './hashing-chunker.js';
 import { WebDiffusionError } from '../errors.js';
 import type { ModelSource } from '../models/model-source.js';
 import { PACK_MANIFEST_FILE } from '../models/pack-manifest.js';
@@ -435,32 +436,18 @@ export class WeightStore {
     h.init();
     const gen = newGen();
     const chunks: ChunkInfo[] = [];
-    const buf = new Uint8Array(this.chunkBytes);
-    let fill = 0;
     let total = 0;
-    const flush = async (): Promise<void> => {
-      if (fill === 0) return;
-      const part = buf.subarray(0, fill);
-      await this.guard(path, () => set(chunkKey(packId, path, gen, chunks.length), this.chunkValue(part), this.chunks), fill);
-      chunks.push({ bytes: fill, hashState: h.save() });
-      fill = 0;
-    };
+    const chunker = new HashingChunker(h, this.chunkBytes, async (part, hashState) => {
+      await this.guard(path, () => set(chunkKey(packId, path, gen, chunks.length), this.chunkValue(part), this.chunks), part.byteLength);
+      chunks.push({ bytes: part.byteLength, hashState });
+    });
     try {
       const iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = data instanceof Uint8Array ? [data] : data;
       for await (const piece of iterable) {
-        let at = 0;
-        while (at < piece.byteLength) {
-          const n = Math.min(piece.byteLength - at, buf.byteLength - fill);
-          const slice = piece.subarray(at, at + n);
-          h.update(slice);
-          buf.set(slice, fill);
-          fill += n;
-          at += n;
-          total += n;
-          if (fill === buf.byteLength) await flush();
-        }
+        await chunker.push(piece);
+        total += piece.byteLength;
       }
-      await flush();
+      await chunker.finish();
     } catch (e) {
       await this.deleteRange(prefixRange(chunkPrefix(packId, path, gen))).catch(() => undefined);
       throw e;
