@@ -83,6 +83,7 @@ export async function textToImage(p: Sd3Pipeline, req: ValidRequest, hooks: Pipe
   // 4. Denoise.
   const modelInput = new Float32Array(perImage * batch);
   const timestep = new Float32Array(batch);
+  const guided = cfg ? new Float32Array(perImage) : null; // reused every step
   const loopStart = now();
   for (let i = schedule.startIndex; i < schedule.timesteps.length; i++) {
     await checkCancelled();
@@ -99,7 +100,7 @@ export async function textToImage(p: Sd3Pipeline, req: ValidRequest, hooks: Pipe
       ['out_hidden_states'],
     );
     const v = out.out_hidden_states!.data;
-    const velocity = cfg ? combineGuidance(v, req.guidance) : v;
+    const velocity = guided ? combineGuidance(v, req.guidance, guided) : v;
     const [, channels, latentH, latentW] = latents.dims as [number, number, number, number];
     // The preview shows this step's denoised estimate x0 = x − σ·v, so it is taken before the update.
     const preview = req.preview
