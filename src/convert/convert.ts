@@ -243,9 +243,11 @@ class TensorReader {
     for (const r of recipes) if (r.kind !== 'literal') this.uses.set(r.source, (this.uses.get(r.source) ?? 0) + 1);
   }
 
-  /** A reader for one recipe: every read counts as one use. */
-  readFn(): ReadSourceTensor {
-    return async (name) => {
+  /**
+   * Reads a source tensor; every read counts as one use. One stable function per reader, so that
+   * materialize()'s per-reader cache lets a q4 weight and its scales share one quantization.
+   */
+  readonly read: ReadSourceTensor = async (name) => {
       const left = (this.uses.get(name) ?? 1) - 1;
       this.uses.set(name, left);
       const hit = this.cache.get(name);
@@ -262,8 +264,7 @@ class TensorReader {
         while (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value!);
       }
       return bytes;
-    };
-  }
+  };
 }
 
 // --------------------------------------------------------------------------------------- state
@@ -488,7 +489,7 @@ export async function convertToPack(source: ConvertSource, sink: PackSink, optio
       const files: PackFile[] = [];
 
       const materializeOne = async (reader: TensorReader, init: PlannedInitializer, expected: number): Promise<Uint8Array> => {
-        const bytes = await planner.materialize(init.recipe, reader.readFn(), g.infos);
+        const bytes = await planner.materialize(init.recipe, reader.read, g.infos);
         if (bytes.byteLength !== expected) {
           throw new WebDiffusionError('INTERNAL', `${lc.component}: tensor ${init.name} came out ${bytes.byteLength} bytes, expected ${expected} for [${init.dims}] of type ${init.dataType}.`, {
             details: { component: lc.component, tensor: init.name },

@@ -186,6 +186,17 @@ export interface LoadedPack {
 const dirOf = (path: string): string => (path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '');
 const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
+/**
+ * The files text-to-image reads for the chosen variants: the tokenizers (T5's when the pack has
+ * it), then each chosen component variant's files. The installer stores exactly these.
+ */
+export function pipelineFiles(m: PackManifest, variants: Partial<Record<PackComponent, Variant>>): PackFile[] {
+  const tokenizers: PackTokenizer[] = ['tokenizer', 'tokenizer_2', ...(m.architecture.hasT5 ? (['tokenizer_3'] as const) : [])];
+  const files = tokenizers.flatMap((t) => m.tokenizers[t] ?? []);
+  for (const [c, v] of Object.entries(variants) as [PackComponent, Variant][]) files.push(...m.components[c]!.variants[v]!.files);
+  return files;
+}
+
 export async function loadSd3Pipeline(source: ModelSource, runner: SessionRunner, options: LoadOptions): Promise<LoadedPack> {
   const manifest = await readPackManifest(source);
   const config = configFromManifest(manifest);
@@ -194,10 +205,8 @@ export async function loadSd3Pipeline(source: ModelSource, runner: SessionRunner
   for (const c of components) checkDeclaredInterface(c, manifest.components[c]!, config);
   const verify = { hash: options.verifyHashes !== false };
 
-  // Byte accounting for progress: tokenizer files and every file of the chosen variants.
-  const tokenizerNames: PackTokenizer[] = ['tokenizer', 'tokenizer_2', ...(config.hasT5 ? (['tokenizer_3'] as const) : [])];
-  const tokenizerFiles = tokenizerNames.flatMap((t) => manifest.tokenizers[t] ?? []);
-  const bytesTotal = [...tokenizerFiles, ...components.flatMap((c) => manifest.components[c]!.variants[variants[c]!]!.files)].reduce((s, f) => s + f.bytes, 0);
+  // Byte accounting for progress: the same files an install of this device's variants stores.
+  const bytesTotal = pipelineFiles(manifest, variants).reduce((s, f) => s + f.bytes, 0);
   let bytesDone = 0;
   const total = components.length + 1;
   const progress = (component: string, done: number) => options.onProgress?.({ phase: 'loading', component, done, total, bytesDone, bytesTotal });

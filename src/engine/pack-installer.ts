@@ -7,13 +7,13 @@ import { convertToPack } from '../convert/convert.js';
 import { httpSource } from '../convert/sources.js';
 import { WebDiffusionError } from '../errors.js';
 import type { ModelSource } from '../models/model-source.js';
-import { PACK_MANIFEST_FILE, parsePackManifest, type PackFile, type PackManifest, type PackTokenizer } from '../models/pack-manifest.js';
+import { PACK_MANIFEST_FILE, parsePackManifest, type PackManifest } from '../models/pack-manifest.js';
 import { findModel } from '../models/registry.js';
-import type { BackendKind, DownloadProgress, ExportInstallRequest, InstalledPack, InstallRequest, ModelComponent, ProgressEvent, Variant } from '../protocol.js';
+import type { BackendKind, DownloadProgress, ExportInstallRequest, InstalledPack, InstallRequest, ProgressEvent } from '../protocol.js';
 import { variantPreference } from '../runtime/backend.js';
 import { installPack, type InstallSelection, type LockManagerLike } from '../storage/downloader.js';
-import { storageFullError, type PackRecord, type StorageManagerLike, type WeightStore } from '../storage/weight-store.js';
-import { chooseVariants, pipelineComponents } from './load-sd3.js';
+import { type PackRecord, type StorageManagerLike, type WeightStore } from '../storage/weight-store.js';
+import { chooseVariants, pipelineComponents, pipelineFiles } from './load-sd3.js';
 
 export interface DeviceBackend {
   kind: BackendKind;
@@ -23,10 +23,7 @@ export interface DeviceBackend {
 /** The files text-to-image loads on `backend`: the tokenizers and each pipeline component's chosen variant. */
 export function selectPackFiles(manifest: PackManifest, backend: DeviceBackend): InstallSelection {
   const variants = chooseVariants(manifest, backend, pipelineComponents(manifest));
-  const tokenizers: PackTokenizer[] = ['tokenizer', 'tokenizer_2', ...(manifest.architecture.hasT5 ? (['tokenizer_3'] as const) : [])];
-  const files: PackFile[] = tokenizers.flatMap((t) => manifest.tokenizers[t] ?? []);
-  for (const [c, v] of Object.entries(variants) as [ModelComponent, Variant][]) files.push(...manifest.components[c]!.variants[v]!.files);
-  return { variants, files };
+  return { variants, files: pipelineFiles(manifest, variants) };
 }
 
 export interface PackInstallerOptions {
@@ -163,7 +160,6 @@ export class PackInstaller {
         });
       } catch (e) {
         if (signal.aborted) throw new WebDiffusionError('CANCELLED', `The conversion of ${modelId} was cancelled; converted files are kept and it resumes where it stopped.`);
-        if (e instanceof Error && e.name === 'QuotaExceededError') throw await storageFullError(modelId, null, this.options.storage ?? undefined, e);
         throw e;
       }
       const sel = selectPackFiles(manifest, backend);

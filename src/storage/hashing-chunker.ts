@@ -16,7 +16,7 @@ export class HashingChunker {
    */
   constructor(
     private readonly hasher: IHasher,
-    private readonly chunkBytes: number,
+    chunkBytes: number,
     private readonly onChunk: (chunk: Uint8Array, hashState: Uint8Array) => Promise<void>,
     expectedBytes = Infinity,
   ) {
@@ -25,6 +25,7 @@ export class HashingChunker {
   }
 
   async push(piece: Uint8Array): Promise<void> {
+    if (piece.byteLength > this.remaining - this.fill) throw new RangeError(`more bytes than the ${this.remaining - this.fill} still expected`);
     let at = 0;
     while (at < piece.byteLength) {
       const n = Math.min(piece.byteLength - at, this.buf.byteLength - this.fill);

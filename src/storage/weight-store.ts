@@ -228,7 +228,7 @@ export class WeightStore {
   /** Starts the file over (a server that ignored Range, a restart after a bad hash): new generation, no chunks. */
   async resetFile(rec: FileRecord): Promise<FileRecord> {
     const next: FileRecord = { ...rec, gen: newGen(), chunks: [], state: 'partial', updatedAt: this.now() };
-    await set(fileKey(rec.packId, rec.path), next, this.records);
+    await this.guard(rec.path, () => set(fileKey(rec.packId, rec.path), next, this.records));
     await this.deleteRange(prefixRange(chunkPrefix(rec.packId, rec.path, rec.gen)));
     return next;
   }
@@ -237,7 +237,7 @@ export class WeightStore {
   async markInstalled(rec: FileRecord): Promise<FileRecord> {
     if (committedBytes(rec) !== rec.bytes) throw new Error(`${rec.path}: ${committedBytes(rec)} of ${rec.bytes} bytes written`);
     const next: FileRecord = { ...rec, state: 'installed', updatedAt: this.now() };
-    await set(fileKey(rec.packId, rec.path), next, this.records);
+    await this.guard(rec.path, () => set(fileKey(rec.packId, rec.path), next, this.records));
     return next;
   }
 
