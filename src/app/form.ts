@@ -56,14 +56,6 @@ export class SettingsForm {
     this.syncAspect();
   }
 
-  get sideLimits(): SideLimits {
-    return this.limits;
-  }
-
-  get nativeArea(): number {
-    return this.area;
-  }
-
   private setSize(s: { width: number; height: number }): void {
     this.width.value = String(s.width);
     this.height.value = String(s.height);

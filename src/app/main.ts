@@ -20,7 +20,7 @@ import { renderQueue } from './queue-view.js';
 import { isShareFragment, paramsFromFragment, shareUrl } from './share-link.js';
 import { createLicenseGate } from './license-gate.js';
 import { packUrlFor } from './pack-base.js';
-import { mountStoragePanel } from './storage-panel.js';
+import { describeDownload, mountStoragePanel } from './storage-panel.js';
 import { watchTokens } from './token-counter.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -98,15 +98,17 @@ function setStatus(text: string, progress?: number): void {
   if (progress !== undefined) progressBar.value = progress;
 }
 
+/** Redraws the capability panel when it is open (it is drawn on opening otherwise). */
+function refreshCapabilities(): void {
+  if (capabilities.open) void storageEstimate().then((s) => renderCapabilities(capabilityList, hook.model, s));
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function describeProgress(e: ProgressEvent): string {
   switch (e.phase) {
-    case 'downloading': {
-      const pct = e.bytesTotal ? ` ${Math.floor((100 * e.bytesDone) / e.bytesTotal)}%` : '';
-      const eta = e.etaMs !== null && e.state === 'downloading' ? ` · ${seconds(e.etaMs)} left` : '';
-      return `Downloading model${pct} (${e.state}${e.file ? `: ${e.file}` : ''})${eta}`;
-    }
+    case 'downloading':
+      return `Downloading model · ${describeDownload(e)}`;
     case 'loading': {
       if (e.component === 'done') return 'Model ready';
       const bytes = e.bytesTotal ? ` · ${Math.floor((100 * (e.bytesDone ?? 0)) / e.bytesTotal)}%` : '';
@@ -204,7 +206,7 @@ async function loadModel(id: string): Promise<void> {
   modelStates.set(id, { kind: 'loading', percent: null });
   renderModels();
   sizeRulesFor(entry, null);
-  renderCapabilities(capabilityList, null, await storageEstimate());
+  refreshCapabilities();
   try {
     const model = await client.load(
       { modelId: entry.id, baseUrl, backend: form.backend.value as BackendPreference },
@@ -227,7 +229,7 @@ async function loadModel(id: string): Promise<void> {
     form.snapBoth();
     backendInfo.textContent = backendSummary(model);
     renderCpuNotice(backendNotice, model.backend.kind === 'wasm');
-    renderCapabilities(capabilityList, model, await storageEstimate());
+    refreshCapabilities();
     void storagePanel.refresh();
     setStatus(`Ready (${seconds(model.loadMs)} to load). Press Generate.`, 0);
     setState(queue.busy ? 'generating' : 'ready');
@@ -365,7 +367,7 @@ async function restore({ params, source, extra = [] }: Restore): Promise<void> {
   if (modelId && modelId !== form.model.value) {
     const entry = findModel(modelId);
     const canLoad = entry !== undefined && loadable(entry);
-    if (canLoad && !queue.busy) await selectModelKeepingForm(modelId);
+    if (canLoad && !queue.busy) void selectModel(modelId, false); // not awaited: the notes show at once
     else if (canLoad) notes.push(`The model ${entry.name} was not loaded because images are being made; choose it when they are done.`);
     else notes.push(`The model “${modelId}” is not available here; kept ${findModel(form.model.value)?.name ?? form.model.value}.`);
   }
@@ -374,16 +376,6 @@ async function restore({ params, source, extra = [] }: Restore): Promise<void> {
   renderNotice(noticeBox, [source, ...notes].join('\n'));
   promptTokens.refresh();
   negativeTokens.refresh();
-}
-
-/** Loads a model without overwriting the form with its recommended settings. */
-function selectModelKeepingForm(id: string): Promise<void> {
-  const entry = findModel(id);
-  if (!entry || !loadable(entry)) return Promise.resolve();
-  renderModels(id);
-  sizeRulesFor(entry, null);
-  void loadModel(id);
-  return Promise.resolve();
 }
 
 async function restoreFromPng(file: File): Promise<void> {
@@ -430,7 +422,7 @@ async function refreshHistory(): Promise<void> {
   }
   historyView.render(entries, compareFirst?.id ?? null);
   deleteAllButton.disabled = entries.length === 0;
-  if (capabilities.open) renderCapabilities(capabilityList, hook.model, await storageEstimate());
+  refreshCapabilities();
 }
 
 const historyView = new HistoryView($('history'), $('history-count'), {
@@ -539,7 +531,7 @@ $('random-seed').addEventListener('click', () => {
 form.model.addEventListener('change', () => void selectModel(form.model.value, true));
 form.backend.addEventListener('change', () => loadedModelId !== null || hook.state === 'error' ? void loadModel(form.model.value) : undefined);
 capabilities.addEventListener('toggle', () => {
-  if (capabilities.open) void storageEstimate().then((s) => renderCapabilities(capabilityList, hook.model, s));
+  refreshCapabilities();
 });
 
 openPng.addEventListener('change', () => {

@@ -5,6 +5,7 @@
  */
 import type { GeneratorClient } from '../client/generator-client.js';
 import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
+import { formatBytes } from './capabilities.js';
 import type { ModelEntry } from '../models/registry.js';
 import type { DownloadProgress, InstalledPack, ProgressEvent, StorageInfo } from '../protocol.js';
 
@@ -31,11 +32,7 @@ export interface StoragePanel {
   destroy(): void;
 }
 
-const MiB = 1024 * 1024;
-export const formatSize = (n: number): string =>
-  n >= 1024 * MiB ? `${(n / (1024 * MiB)).toFixed(2)} GiB` : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${Math.max(0, Math.round(n / 1024))} KiB`;
-
-const formatEta = (ms: number | null): string => {
+export const formatEta = (ms: number | null): string => {
   if (ms === null || !Number.isFinite(ms)) return '';
   const s = Math.round(ms / 1000);
   return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min left` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s left` : `${s} s left`;
@@ -43,7 +40,7 @@ const formatEta = (ms: number | null): string => {
 
 /** One line for a running install ("12.0 MiB of 1.50 GiB · 8.1 MiB/s · 3 min 2 s left"). */
 export function describeDownload(p: DownloadProgress): string {
-  const amount = `${formatSize(p.bytesDone)} of ${formatSize(p.bytesTotal)}`;
+  const amount = `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`;
   switch (p.state) {
     case 'checking':
       return 'Checking what is already stored…';
@@ -52,9 +49,9 @@ export function describeDownload(p: DownloadProgress): string {
     case 'converting':
       return `Converting while downloading · ${amount}${p.file ? ` · ${p.file}` : ''}${p.etaMs !== null ? ` · ${formatEta(p.etaMs)}` : ''}`;
     case 'done':
-      return `Installed · ${formatSize(p.bytesTotal)}`;
+      return `Installed · ${formatBytes(p.bytesTotal)}`;
     default:
-      return [amount, p.bytesPerSecond ? `${formatSize(p.bytesPerSecond)}/s` : '', formatEta(p.etaMs), `file ${Math.min(p.filesDone + 1, p.filesTotal)} of ${p.filesTotal}`]
+      return [amount, p.bytesPerSecond ? `${formatBytes(p.bytesPerSecond)}/s` : '', formatEta(p.etaMs), `file ${Math.min(p.filesDone + 1, p.filesTotal)} of ${p.filesTotal}`]
         .filter(Boolean)
         .join(' · ');
   }
@@ -77,7 +74,7 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
   let info: StorageInfo | null = null;
   let destroyed = false;
 
-  const root = el('section', { className: 'storage-panel', ariaLabel: 'Storage' });
+  const root = el('section', { className: 'storage-panel' });
   root.setAttribute('aria-label', 'Storage');
   const heading = el('h2', { textContent: 'Models in this browser' });
   const space = el('p', { className: 'storage-space' });
@@ -120,7 +117,7 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
       space.append('Storage space: unknown in this browser.');
       return;
     }
-    space.append(`Used ${formatSize(info.usage)} of ${formatSize(info.quota)} available to this site (${formatSize(Math.max(0, info.quota - info.usage))} free). `);
+    space.append(`Used ${formatBytes(info.usage)} of ${formatBytes(info.quota)} available to this site (${formatBytes(Math.max(0, info.quota - info.usage))} free). `);
     if (info.persisted) space.append('Storage is persistent: the browser will not evict the models.');
     else space.append('Storage is not persistent: the browser may remove the models when the disk is nearly full. ', persistButton);
   }
@@ -135,9 +132,9 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
     const facts: string[] = [];
     if (pack) {
       const variants = [...new Set(Object.values(pack.variants))].join(', ');
-      if (pack.state === 'installed') facts.push(`installed · ${formatSize(pack.bytesTotal)}${variants ? ` · ${variants}` : ''}`);
-      else facts.push(`paused · ${formatSize(pack.bytesStored)} of ${formatSize(pack.bytesTotal)} stored`);
-    } else if (entry?.approxDownloadBytes) facts.push(`about ${formatSize(entry.approxDownloadBytes)} to download`);
+      if (pack.state === 'installed') facts.push(`installed · ${formatBytes(pack.bytesTotal)}${variants ? ` · ${variants}` : ''}`);
+      else facts.push(`paused · ${formatBytes(pack.bytesStored)} of ${formatBytes(pack.bytesTotal)} stored`);
+    } else if (entry?.approxDownloadBytes) facts.push(`about ${formatBytes(entry.approxDownloadBytes)} to download`);
     else facts.push('not downloaded');
     const status = el('span', { className: 'storage-status', textContent: running ? describeDownload(running) : facts.join(' · ') });
     li.append(title, ' ', status);

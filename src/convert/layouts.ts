@@ -11,7 +11,7 @@
  */
 import type onnxProto from 'onnx-proto';
 import { WebDiffusionError } from '../errors.js';
-import type { PackComponent, PackTokenizer } from '../models/pack-manifest.js';
+import { PACK_COMPONENTS, type PackComponent } from '../models/pack-manifest.js';
 import type { ModelProto } from './plan-types.js';
 import type { ConvertSource } from './sources.js';
 
@@ -28,7 +28,6 @@ export interface LayoutComponent {
 export interface DetectedLayout {
   layout: SourceLayout;
   components: LayoutComponent[];
-  tokenizers: PackTokenizer[];
   /** Source path of a pack path (`transformer/config.json` → `unet/config.json` for Olive). */
   sourcePath(packPath: string): string;
 }
@@ -50,7 +49,7 @@ export async function detectLayout(source: ConvertSource): Promise<DetectedLayou
   const folderOf = (c: PackComponent): string => (c === 'transformer' && layout === 'olive' ? 'unet' : c);
   const components: LayoutComponent[] = [];
   const required: PackComponent[] = ['text_encoder', 'text_encoder_2', 'transformer', 'vae_decoder'];
-  for (const c of ['text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer', 'vae_decoder', 'vae_encoder'] as const) {
+  for (const c of PACK_COMPONENTS) {
     const graph = `${folderOf(c)}/${GRAPH}`;
     if (await has(graph)) components.push({ component: c, folder: folderOf(c), graph });
     else if (required.includes(c)) {
@@ -60,14 +59,9 @@ export async function detectLayout(source: ConvertSource): Promise<DetectedLayou
       });
     }
   }
-  const tokenizers: PackTokenizer[] = [];
-  for (const t of ['tokenizer', 'tokenizer_2', 'tokenizer_3'] as const) {
-    if ((await has(`${t}/tokenizer.json`)) || (await has(`${t}/vocab.json`)) || (await has(`${t}/tokenizer_config.json`))) tokenizers.push(t);
-  }
   return {
     layout,
     components,
-    tokenizers,
     sourcePath: (p) => (layout === 'olive' && p.startsWith('transformer/') ? `unet/${p.slice('transformer/'.length)}` : p),
   };
 }

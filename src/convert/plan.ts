@@ -228,9 +228,6 @@ class Names {
   add(name: string): void {
     if (name) this.used.add(name);
   }
-  has(name: string): boolean {
-    return this.used.has(name);
-  }
   fresh(base: string): string {
     let name = base;
     for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
