@@ -55,6 +55,75 @@ describe('weight store', () => {
     expect(streamed).toEqual([1000, 1000, 1000, 500]);
   });
 
+  it('reads a file back chunk by chunk into one buffer, whichever way its chunks were stored', async () => {
+    const data = bytes(5300, 21);
+    for (const chunkFormat of ['blob', 'bytes'] as const) {
+      const store = new WeightStore({ name: `ws-test-${++n}`, chunkBytes: 1000, chunkFormat });
+      await store.writeWhole('p', 'big.bin', pieces(data, 777));
+      // Chunk by chunk (never all chunks at once: a multi-GiB file would then exist twice).
+      const realGet = IDBObjectStore.prototype.get;
+      const keys: string[] = [];
+      let inFlight = 0;
+      let maxInFlight = 0;
+      IDBObjectStore.prototype.get = function (this: IDBObjectStore, key: IDBValidKey | IDBKeyRange) {
+        const req = realGet.call(this, key);
+        if (this.name === 'chunks') {
+          keys.push(String(key));
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          req.addEventListener('success', () => inFlight--);
+        }
+        return req;
+      };
+      let out: Uint8Array;
+      try {
+        out = await store.readFile('p', 'big.bin');
+      } finally {
+        IDBObjectStore.prototype.get = realGet;
+      }
+      expect(out.byteLength).toBe(5300);
+      expect(out.buffer.byteLength).toBe(5300);
+      expect(sha(out)).toBe(sha(data));
+      expect(keys).toHaveLength(6);
+      expect(keys).toEqual([...keys].sort());
+      // The chunk being copied and the next one being read, never more.
+      expect(maxInFlight).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('a stored chunk that is missing or unreadable is MODEL_FILE_CORRUPT naming the file and chunk', async () => {
+    const store = freshStore(1000);
+    const data = bytes(3100, 22);
+    await store.writeWhole('p', 'x.bin', data);
+    const realRead = Blob.prototype.arrayBuffer;
+    let reads = 0;
+    Blob.prototype.arrayBuffer = function (this: Blob) {
+      if (++reads === 2) return Promise.reject(new DOMException('The requested file could not be read.', 'NotReadableError'));
+      return realRead.call(this);
+    };
+    let e: WebDiffusionError;
+    try {
+      e = await errorOf(store.readFile('p', 'x.bin'));
+    } finally {
+      Blob.prototype.arrayBuffer = realRead;
+    }
+    expect(e.code).toBe('MODEL_FILE_CORRUPT');
+    expect(e.message).toContain('x.bin: stored chunk 1 could not be read (NotReadableError');
+    expect(e.details).toEqual({ file: 'x.bin', chunk: 1 });
+    // A chunk that is gone.
+    const rec = (await store.getFile('p', 'x.bin'))!;
+    const { del, createStore } = await import('idb-keyval');
+    await del(`p/x.bin@${rec.gen}#000002`, createStore(`ws-test-${n}-weight-chunks`, 'chunks'));
+    const gone = await errorOf(store.readFile('p', 'x.bin'));
+    expect(gone.code).toBe('MODEL_FILE_CORRUPT');
+    expect(gone.details).toEqual({ file: 'x.bin', chunk: 2 });
+    expect(gone.message).toContain('stored chunk 2 is missing');
+    // verify() reports and drops it.
+    await store.putPack({ id: 'p', name: 'P', state: 'installed', manifest: '{}', variants: {}, files: ['x.bin'], bytes: 3100, source: { kind: 'pack', baseUrl: 'x/' }, updatedAt: 0 });
+    const report = await store.verifyPack('p');
+    expect(report.files[0]).toMatchObject({ path: 'x.bin', ok: false });
+    expect(await store.getFile('p', 'x.bin')).toBeUndefined();
+  });
+
   it('writes the installed record last: a partial file is never readable', async () => {
     const store = freshStore(1000);
     const data = bytes(2500, 7);

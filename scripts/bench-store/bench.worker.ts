@@ -1,5 +1,6 @@
 // Benchmark steps, in a worker like the app's generator: plain fetch, install into the weight
 // store, session from the store, session from memory.
+import { createSHA256 } from 'hash-wasm';
 import * as ort from 'onnxruntime-web';
 import { installPack } from '../../src/storage/downloader.js';
 import { WeightStore } from '../../src/storage/weight-store.js';
@@ -45,6 +46,25 @@ async function install({ base, modelId, files, format }: Args) {
   return { ms: performance.now() - t0, bytes: files.reduce((s, f) => s + f.bytes, 0) };
 }
 
+/** Reads every stored file back whole (one at a time, as a load does) and checks its sha256. */
+async function readBack({ modelId, files, format }: Args) {
+  const store = storeFor(format);
+  const t0 = performance.now();
+  let bytes = 0;
+  let largest = 0;
+  for (const f of files) {
+    let data: Uint8Array | null = await store.readFile(modelId, f.path);
+    const digest = (await createSHA256()).init().update(data).digest('hex');
+    if (data.byteLength !== f.bytes || digest !== f.sha256) throw new Error(`${f.path}: read back ${data.byteLength} bytes with sha256 ${digest}; expected ${f.bytes}, ${f.sha256}`);
+    bytes += data.byteLength;
+    largest = Math.max(largest, data.byteLength);
+    data = null;
+    // Measure one file's read at a time (the page would collect the buffer sooner or later).
+    (globalThis as { gc?: () => void }).gc?.();
+  }
+  return { ms: performance.now() - t0, bytes, largest };
+}
+
 async function session(model: Uint8Array, shards: { path: string; data: Uint8Array }[]) {
   const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], externalData: shards, graphOptimizationLevel: 'disabled' });
   await s.release();
@@ -72,7 +92,10 @@ async function loadFromMemory({ base, files }: Args) {
   return { ms: performance.now() - t0 };
 }
 
-const steps: Record<string, (a: Args) => Promise<unknown>> = { plainFetch, install, loadFromStore, loadFromMemory, cleanup: async (a) => storeFor(a.format).deletePack(a.modelId) };
+const steps: Record<string, (a: Args) => Promise<unknown>> = { plainFetch, install, readBack, loadFromStore, loadFromMemory, cleanup: async (a) => storeFor(a.format).deletePack(a.modelId),
+  // Before an idle measurement: buffers of earlier steps collected (Chromium runs with --expose-gc).
+  gc: async () => (globalThis as { gc?: () => void }).gc?.(),
+};
 
 self.onmessage = async (e: MessageEvent<{ id: number; step: string; args: Args }>) => {
   try {

@@ -3,7 +3,7 @@
  *
  * - `pack.json` first: it gives every file's size and sha256, so the total is known, the space is
  *   checked (navigator.storage.estimate) and persistence requested before any weight is requested.
- * - Each file streams with fetch into 64 MiB chunks (the store's chunk size); its sha256 is updated
+ * - Each file streams with fetch into the store's chunks (16 MiB); its sha256 is updated
  *   as bytes arrive and the hash state is saved with every chunk, so a resume continues the hash.
  * - Resumes with `Range: bytes=<stored>-` after an abort, a dropped connection, a reload or a browser
  *   restart; retries with exponential backoff; restarts the file when the server ignores Range;
@@ -18,7 +18,7 @@ import { HashingChunker } from './hashing-chunker.js';
 import { WebDiffusionError } from '../errors.js';
 import { allPackFiles, PACK_MANIFEST_FILE, parsePackManifest, type PackFile, type PackManifest } from '../models/pack-manifest.js';
 import type { DownloadProgress, ModelComponent, Variant } from '../protocol.js';
-import { committedBytes, defaultStorageManager, storageFullError, type FileRecord, type PackRecord, type StorageManagerLike, type WeightStore } from './weight-store.js';
+import { committedBytes, defaultStorageManager, storageFullError, type FileRecord, type PackRecord, type PackSource, type StorageManagerLike, type WeightStore } from './weight-store.js';
 
 export interface LockManagerLike {
   request<T>(name: string, options: { ifAvailable?: boolean; signal?: AbortSignal }, callback: (lock: unknown) => Promise<T>): Promise<T>;
@@ -64,6 +64,8 @@ export interface InstallPackOptions {
   baseUrl: string;
   /** Which files of the manifest this device needs. */
   select(manifest: PackManifest): InstallSelection;
+  /** Where the pack record says the pack came from (default: this base URL). */
+  source?: PackSource;
   fetch?: typeof fetch;
   signal?: AbortSignal;
   onProgress?(p: DownloadProgress): void;
@@ -275,7 +277,7 @@ export async function installPack(o: InstallPackOptions): Promise<PackRecord> {
     variants: { ...(sameManifest ? previous?.variants : {}), ...selection.variants },
     files: allFiles,
     bytes: allFiles.reduce((s, p) => s + (byPath.get(p)?.bytes ?? 0), 0),
-    source: { kind: 'pack', baseUrl: base },
+    source: o.source ?? { kind: 'pack', baseUrl: base },
     updatedAt: 0,
   };
   const alreadyInstalled = previous?.state === 'installed' && sameManifest;
@@ -466,12 +468,21 @@ export async function installPack(o: InstallPackOptions): Promise<PackRecord> {
     if (!res.body) throw new Retryable('empty response body');
 
     let pos = offset;
+    // One chunk write in flight while the next chunk streams in and is hashed: the chunk is copied
+    // first (so the chunker may refill its buffer), and the writes stay in order, each chunk
+    // before the record that counts it. A failed write (STORAGE_FULL) stops the next chunk.
+    let writing: Promise<void> = Promise.resolve();
     const chunker = new HashingChunker(
       h,
       store.chunkBytes,
       async (chunk, hashState) => {
-        rec = await store.appendChunk(rec, chunk, hashState);
-        onRecord(rec);
+        const prepared = store.prepareChunk(chunk);
+        await writing;
+        writing = store.appendChunk(rec, prepared, hashState).then((r) => {
+          rec = r;
+          onRecord(r);
+        });
+        writing.catch(() => undefined);
       },
       file.bytes - offset,
     );
@@ -497,10 +508,14 @@ export async function installPack(o: InstallPackOptions): Promise<PackRecord> {
       }
     } catch (e) {
       await reader.cancel().catch(() => undefined);
+      // The caller resumes from the last stored chunk: let the write under way land first (its
+      // failure, a full disk say, is the error to report).
+      await writing;
       throw e;
     } finally {
       reader.releaseLock();
     }
+    await writing;
     if (pos < file.bytes) {
       await res.body.cancel().catch(() => undefined);
       throw new Retryable(`connection closed at byte ${pos} of ${file.bytes}`);

@@ -2,8 +2,13 @@
  * The weight store: model packs kept in IndexedDB (idb-keyval, with stores of its own), so a model
  * downloads once and then loads offline.
  *
- * - Weights are Blob chunks of at most 64 MiB (IndexedDB refuses an ArrayBuffer value above about
- *   127 MB; Blobs go to disk in the browser process and keep the worker's memory flat).
+ * - Weights are Blob chunks of 16 MiB, at most 64 MiB (IndexedDB refuses an ArrayBuffer value above about
+ *   127 MB; Blobs go to disk in the browser process and keep the worker's memory flat). Measured
+ *   (npm run bench:store): installing 0.25 to 3 GiB raises the browser's memory by 0.1 to 0.3 GiB,
+ *   whatever the size. Only an off-the-record profile (a private window, a default Playwright
+ *   context) keeps IndexedDB's blob files in memory; there the quota check refuses large models.
+ * - Reading back fills one buffer of the file's size chunk by chunk (a 2.25 GiB file works; one
+ *   Blob read of it fails in Chromium with NotReadableError) and never holds the file twice.
  * - Every file has a record: pack id, path, expected bytes and sha256, the chunks written so far
  *   (each with the sha256 state after it, so a resumed download continues the hash without
  *   re-reading), and a state. A chunk is written before the record that counts it, and the record
@@ -14,7 +19,7 @@
  *
  * No node: imports: this runs in the generator worker.
  */
-import { createStore, del, get, getMany, promisifyRequest, set, type UseStore } from 'idb-keyval';
+import { createStore, del, get, promisifyRequest, set, type UseStore } from 'idb-keyval';
 import { createSHA256 } from 'hash-wasm';
 import { HashingChunker } from './hashing-chunker.js';
 import { WebDiffusionError } from '../errors.js';
@@ -24,6 +29,13 @@ import type { FileData, PackSink, WriteResult } from '../convert/pack-sink.js';
 import type { InstalledPack, ModelComponent, PackVerifyReport, StorageInfo, Variant } from '../protocol.js';
 
 export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+/**
+ * Chunk size of new writes. Smaller than the maximum: a chunk is buffered in the worker and again
+ * in the browser process while it is written, so 16 MiB chunks halve the install's memory peak
+ * (bench:store, 1 GiB pack: +174 MiB vs +309 MiB with 64 MiB chunks) at the same throughput, and a
+ * resume refetches at most 16 MiB.
+ */
+export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
 export interface ChunkInfo {
   bytes: number;
@@ -48,7 +60,7 @@ export interface FileRecord {
   updatedAt: number;
 }
 
-export type PackSource = { kind: 'pack'; baseUrl: string } | { kind: 'export'; exportUrl: string };
+export type PackSource = { kind: 'pack'; baseUrl: string } | { kind: 'export'; exportUrl: string } | { kind: 'folder'; folderName: string };
 
 export interface PackRecord {
   id: string;
@@ -139,7 +151,7 @@ export async function storageFullError(
 export interface WeightStoreOptions {
   /** IndexedDB database names prefix (tests use their own). Default "webdiffusion". */
   name?: string;
-  /** Chunk size for new writes (≤ 64 MiB; tests use small chunks). */
+  /** Chunk size for new writes (default 16 MiB, at most 64 MiB; tests use small chunks). */
   chunkBytes?: number;
   storage?: StorageManagerLike;
   now?: () => number;
@@ -153,6 +165,23 @@ export interface WeightStoreOptions {
 type ChunkValue = Blob | Uint8Array;
 const valueSize = (v: ChunkValue): number => (v instanceof Blob ? v.size : v.byteLength);
 
+/** A chunk ready to store (its own copy of the bytes): WeightStore.prepareChunk. */
+export interface PreparedChunk {
+  readonly value: Blob | Uint8Array;
+  readonly bytes: number;
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+/** A stored chunk that is gone, has the wrong size or cannot be read (NotReadableError: its file behind the Blob is gone). */
+function chunkLost(rec: Pick<FileRecord, 'path'>, index: number, why: string, cause?: unknown): WebDiffusionError {
+  return new WebDiffusionError('MODEL_FILE_CORRUPT', `${rec.path}: stored chunk ${index} ${why}.`, {
+    hint: 'The browser lost part of the stored model; delete it in the storage panel and download it again.',
+    details: { file: rec.path, chunk: index },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 export class WeightStore {
   readonly chunkBytes: number;
   private readonly records: UseStore;
@@ -164,7 +193,7 @@ export class WeightStore {
   constructor(options: WeightStoreOptions = {}) {
     this.chunkFormat = options.chunkFormat ?? 'blob';
     const name = options.name ?? 'webdiffusion';
-    this.chunkBytes = Math.min(MAX_CHUNK_BYTES, Math.max(1, Math.floor(options.chunkBytes ?? MAX_CHUNK_BYTES)));
+    this.chunkBytes = Math.min(MAX_CHUNK_BYTES, Math.max(1, Math.floor(options.chunkBytes ?? DEFAULT_CHUNK_BYTES)));
     // idb-keyval: one object store per database.
     this.records = createStore(`${name}-weight-records`, 'records');
     this.chunks = createStore(`${name}-weight-chunks`, 'chunks');
@@ -214,13 +243,23 @@ export class WeightStore {
     return rec;
   }
 
-  /** Writes the next chunk, then the record that counts it. QuotaExceededError → STORAGE_FULL. */
-  async appendChunk(rec: FileRecord, data: Uint8Array, hashState: Uint8Array): Promise<FileRecord> {
-    if (rec.state === 'installed') throw new Error(`${rec.path} is installed; it takes no more chunks`);
+  /**
+   * A chunk's bytes copied into the value IndexedDB will store: the caller may refill its buffer
+   * at once while the write of this copy is still under way (downloads overlap the two).
+   */
+  prepareChunk(data: Uint8Array): PreparedChunk {
     if (data.byteLength > MAX_CHUNK_BYTES) throw new RangeError(`chunk of ${data.byteLength} bytes exceeds ${MAX_CHUNK_BYTES}`);
+    return { value: this.chunkFormat === 'blob' ? new Blob([data as Uint8Array<ArrayBuffer>]) : data.slice(), bytes: data.byteLength };
+  }
+
+  /** Writes the next chunk, then the record that counts it. QuotaExceededError → STORAGE_FULL. */
+  async appendChunk(rec: FileRecord, data: Uint8Array | PreparedChunk, hashState: Uint8Array): Promise<FileRecord> {
+    if (rec.state === 'installed') throw new Error(`${rec.path} is installed; it takes no more chunks`);
+    const chunk = data instanceof Uint8Array ? { value: this.chunkValue(data), bytes: data.byteLength } : data;
+    if (chunk.bytes > MAX_CHUNK_BYTES) throw new RangeError(`chunk of ${chunk.bytes} bytes exceeds ${MAX_CHUNK_BYTES}`);
     const index = rec.chunks.length;
-    await this.guard(rec.path, () => set(chunkKey(rec.packId, rec.path, rec.gen, index), this.chunkValue(data), this.chunks), data.byteLength);
-    const next: FileRecord = { ...rec, chunks: [...rec.chunks, { bytes: data.byteLength, hashState: hashState.slice() }], updatedAt: this.now() };
+    await this.guard(rec.path, () => set(chunkKey(rec.packId, rec.path, rec.gen, index), chunk.value, this.chunks), chunk.bytes);
+    const next: FileRecord = { ...rec, chunks: [...rec.chunks, { bytes: chunk.bytes, hashState: hashState.slice() }], updatedAt: this.now() };
     await this.guard(rec.path, () => set(fileKey(rec.packId, rec.path), next, this.records));
     return next;
   }
@@ -256,18 +295,41 @@ export class WeightStore {
     return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
   }
 
-  private async chunkValues(rec: FileRecord): Promise<ChunkValue[]> {
-    const keys = rec.chunks.map((_, i) => chunkKey(rec.packId, rec.path, rec.gen, i));
-    const values = await getMany<ChunkValue>(keys, this.chunks);
-    return values.map((b, i) => {
-      if (!b || valueSize(b) !== rec.chunks[i]!.bytes) {
-        throw new WebDiffusionError('MODEL_FILE_CORRUPT', `${rec.path}: stored chunk ${i} is ${b ? `${valueSize(b)} bytes instead of ${rec.chunks[i]!.bytes}` : 'missing'}.`, {
-          hint: 'The browser lost part of the stored model; delete it in the storage panel and download it again.',
-          details: { file: rec.path, chunk: i },
-        });
-      }
-      return b;
-    });
+  /** The stored value of chunk `index`, checked against the size its record lists. */
+  private async chunkValueAt(rec: FileRecord, index: number): Promise<ChunkValue> {
+    const expected = rec.chunks[index]!.bytes;
+    const v = await get<ChunkValue>(chunkKey(rec.packId, rec.path, rec.gen, index), this.chunks);
+    if (!v) throw chunkLost(rec, index, 'is missing');
+    if (valueSize(v) !== expected) throw chunkLost(rec, index, `is ${valueSize(v)} bytes instead of ${expected}`);
+    return v;
+  }
+
+  /**
+   * The bytes of chunk `index` (at most 64 MiB). Chunks are read one by one: one Blob read of a
+   * whole file made of the chunk Blobs fails in Chromium for a 2.25 GiB file (NotReadableError,
+   * measured with bench:store on Chromium's on-disk profile), and reading every byte-chunk at once
+   * would hold the file twice.
+   */
+  private async readChunk(rec: FileRecord, index: number): Promise<Uint8Array> {
+    const v = await this.chunkValueAt(rec, index);
+    if (!(v instanceof Blob)) return v;
+    try {
+      return new Uint8Array(await v.arrayBuffer());
+    } catch (e) {
+      throw chunkLost(rec, index, `could not be read (${errorText(e)})`, e);
+    }
+  }
+
+  /** Chunks in order, the next one already being read while the caller uses the current one. */
+  private async *chunksOf(rec: FileRecord): AsyncGenerator<Uint8Array> {
+    let next: Promise<Uint8Array> | null = rec.chunks.length ? this.readChunk(rec, 0) : null;
+    for (let i = 0; next; i++) {
+      const current: Promise<Uint8Array> = next;
+      next = i + 1 < rec.chunks.length ? this.readChunk(rec, i + 1) : null;
+      // A failed read-ahead must not go unhandled when the current one throws first.
+      next?.catch(() => undefined);
+      yield await current;
+    }
   }
 
   private async installedRecord(packId: string, path: string): Promise<FileRecord> {
@@ -282,38 +344,39 @@ export class WeightStore {
   }
 
   /**
-   * The whole file for onnxruntime. The chunk Blobs are references (no copy); `arrayBuffer()`
-   * makes the one copy the caller holds.
+   * The whole file for onnxruntime, in one buffer of its size filled chunk by chunk: besides it,
+   * only the chunk being copied and the next one being read (16 MiB each) are alive, so a file of
+   * several GiB never exists twice. The caller drops the result as soon as the session is made
+   * (load-sd3 does).
    */
   async readFile(packId: string, path: string): Promise<Uint8Array> {
     const rec = await this.installedRecord(packId, path);
-    const values = await this.chunkValues(rec);
-    if (values.every((v) => v instanceof Blob)) {
-      // Blob parts are references, not copies: arrayBuffer() makes the one copy the caller holds.
-      const buffer = await new Blob(values).arrayBuffer();
-      if (buffer.byteLength !== rec.bytes) {
-        throw new WebDiffusionError('MODEL_FILE_CORRUPT', `${path}: stored ${buffer.byteLength} bytes, expected ${rec.bytes}.`, { details: { file: path } });
-      }
-      return new Uint8Array(buffer);
+    let out: Uint8Array;
+    try {
+      out = new Uint8Array(rec.bytes);
+    } catch (e) {
+      throw new WebDiffusionError('MODEL_FILE_MISSING', `${path} (${formatBytes(rec.bytes)}) could not be loaded: the browser refused a buffer of ${rec.bytes} bytes (${e instanceof Error ? e.message : String(e)}).`, {
+        hint: 'Close other tabs or apps to free memory, or choose a smaller model or variant.',
+        details: { file: path, bytes: rec.bytes },
+        cause: e,
+      });
     }
-    // Byte chunks: one output buffer, filled chunk by chunk (each chunk dropped once copied).
-    const out = new Uint8Array(rec.bytes);
     let at = 0;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      const bytes = v instanceof Blob ? new Uint8Array(await v.arrayBuffer()) : v;
-      out.set(bytes, at);
-      at += bytes.byteLength;
-      values[i] = new Uint8Array(0);
+    for await (const chunk of this.chunksOf(rec)) {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    if (at !== rec.bytes) {
+      throw new WebDiffusionError('MODEL_FILE_CORRUPT', `${path}: stored ${at} bytes, expected ${rec.bytes}.`, { details: { file: path } });
     }
     return out;
   }
 
-  /** The file chunk by chunk (one chunk in memory at a time). */
+  /** The file chunk by chunk (at most two chunks in memory at a time). */
   async *readStream(packId: string, path: string, options: { allowPartial?: boolean } = {}): AsyncIterable<Uint8Array> {
     const rec = options.allowPartial ? await this.getFile(packId, path) : await this.installedRecord(packId, path);
     if (!rec) return;
-    for (const v of await this.chunkValues(rec)) yield v instanceof Blob ? new Uint8Array(await v.arrayBuffer()) : v;
+    yield* this.chunksOf(rec);
   }
 
   // ------------------------------------------------------------------------------ packs
