@@ -16,7 +16,7 @@ test('the converted 4-bit demo pack generates an image', async ({ page }) => {
   const app = new AppPage(page);
   await app.open('?model=tiny-sd3-q4');
   await app.waitReady();
-  await expect(page.getByLabel('Model')).toHaveValue('tiny-sd3-q4');
+  await expect(page.getByLabel('Model', { exact: true })).toHaveValue('tiny-sd3-q4');
   const backend = await app.backendText();
   const webgpu = test.info().project.name === 'webgpu';
   expect(backend).toContain(webgpu ? 'WebGPU' : 'WebAssembly');

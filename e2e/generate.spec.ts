@@ -24,7 +24,7 @@ test('generates a 256×256 image with a visible step counter on the expected bac
   const app = new AppPage(page);
   await app.open();
   await app.waitReady();
-  await expect(page.getByLabel('Model')).toContainText('test model: random weights, abstract output');
+  await expect(page.getByLabel('Model', { exact: true })).toContainText('test model: random weights, abstract output');
   await expect(page.locator('#model option', { hasText: 'SD 3.5 Medium' }).first()).toBeDisabled();
   const backend = await app.backendText();
   if (onProject('webgpu')) {

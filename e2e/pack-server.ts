@@ -3,7 +3,9 @@
  * CORS (any origin, Range allowed, Content-Range/Content-Length/Accept-Ranges exposed) and
  * `Cross-Origin-Resource-Policy: cross-origin` (so a cross-origin-isolated app may fetch it), and
  * counts requests and bytes per file. Knobs make it misbehave: drop the connection at given byte
- * offsets, ignore Range, serve a corrupt byte once or always, throttle.
+ * offsets, ignore Range, serve a corrupt byte once or always, throttle, require an access token
+ * (401 without `Authorization: Bearer <token>`, as a gated hub repository does), redirect a file
+ * to another server (as a hub redirects to its CDN).
  * Used by the downloader's unit tests, the weight-store end-to-end tests and the store benchmark.
  */
 import { createReadStream } from 'node:fs';
@@ -19,6 +21,8 @@ export interface RequestLog {
   status: number;
   /** Body bytes actually sent. */
   bytes: number;
+  /** The Authorization header the request carried (null: none). */
+  authorization: string | null;
 }
 
 export interface PackServerKnobs {
@@ -30,6 +34,10 @@ export interface PackServerKnobs {
   corrupt: Map<string, { offset: number; times: number }>;
   /** Bytes per second per response (0: unthrottled). */
   throttleBytesPerSec: number;
+  /** Answer 401 (with WWW-Authenticate: Bearer) to any request without `Authorization: Bearer <this>`; null: open. */
+  requireToken: string | null;
+  /** Per path: answer 302 with this Location instead of the file. */
+  redirect: Map<string, string>;
 }
 
 export interface PackServer {
@@ -90,7 +98,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startPackServer(options: PackServerOptions): Promise<PackServer> {
   const root = options.root ? resolve(options.root) : null;
   const mem = options.files ?? null;
-  const knobs: PackServerKnobs = { abortAt: new Map(), ignoreRange: false, corrupt: new Map(), throttleBytesPerSec: 0 };
+  const knobs: PackServerKnobs = { abortAt: new Map(), ignoreRange: false, corrupt: new Map(), throttleBytesPerSec: 0, requireToken: null, redirect: new Map() };
   const log: RequestLog[] = [];
 
   async function sizeOf(path: string): Promise<number | null> {
@@ -121,13 +129,33 @@ export async function startPackServer(options: PackServerOptions): Promise<PackS
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
     for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
-    const entry: RequestLog = { path, method: req.method ?? 'GET', range: (req.headers.range as string | undefined) ?? null, status: 0, bytes: 0 };
+    const entry: RequestLog = {
+      path,
+      method: req.method ?? 'GET',
+      range: (req.headers.range as string | undefined) ?? null,
+      status: 0,
+      bytes: 0,
+      authorization: req.headers.authorization ?? null,
+    };
     if (req.method === 'OPTIONS') {
       res.statusCode = 204;
       res.end();
       return;
     }
     log.push(entry);
+    if (knobs.requireToken !== null && entry.authorization !== `Bearer ${knobs.requireToken}`) {
+      entry.status = res.statusCode = 401;
+      res.setHeader('WWW-Authenticate', 'Bearer realm="pack-server"');
+      res.end('access to this repository is restricted: a token is required');
+      return;
+    }
+    const location = knobs.redirect.get(path);
+    if (location) {
+      entry.status = res.statusCode = 302;
+      res.setHeader('Location', location);
+      res.end();
+      return;
+    }
     const size = await sizeOf(path);
     if (size === null) {
       entry.status = res.statusCode = 404;

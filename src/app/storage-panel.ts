@@ -1,13 +1,17 @@
 /**
  * The storage panel: models kept in this browser (size, variants, state), downloads in progress or
  * paused (with resume and pause), space used and available, whether storage is persistent, and
- * verify (re-hash) and delete per model. Talks to the worker through the GeneratorClient only.
+ * verify (re-hash) and delete per model; import from a local folder (a pack, or an export converted
+ * on import); access tokens for gated hosts (asked for when a host needs one, forgotten here).
+ * Talks to the worker through the GeneratorClient only.
  */
 import type { GeneratorClient } from '../client/generator-client.js';
 import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
 import { formatBytes } from './capabilities.js';
 import type { ModelEntry } from '../models/registry.js';
 import type { DownloadProgress, InstalledPack, ProgressEvent, StorageInfo } from '../protocol.js';
+import { folderFromFileList, folderKind, hasDirectoryPicker, packIdOf, pickDirectory, type PickedFolder } from './local-folder.js';
+import { askForToken } from './token-prompt.js';
 
 export interface StoragePanelOptions {
   /** Models that may be downloaded from the panel (default: none, only what is stored is listed). */
@@ -18,6 +22,8 @@ export interface StoragePanelOptions {
   onChange?: () => void;
   /** Asked before a model's first download (licence acceptance); false cancels it. */
   beforeDownload?: (entry: ModelEntry) => Promise<boolean>;
+  /** Asks the person for a gated host's access token (default: the token dialog); null: cancelled. */
+  askToken?: (host: string, options: { refused: boolean; what: string }) => Promise<string | null>;
 }
 
 export interface StoragePanel {
@@ -27,6 +33,8 @@ export interface StoragePanel {
   install(modelId: string): Promise<InstalledPack>;
   /** Converts a public ONNX export into a pack stored as `modelId` (the convert form does this). */
   convertExport(modelId: string, exportUrl: string): Promise<InstalledPack>;
+  /** Imports a picked folder: a pack under its own id, an export converted into `exportModelId`. */
+  importFolder(folder: PickedFolder, exportModelId: string): Promise<InstalledPack>;
   /** Progress of running installs, by model id. */
   readonly active: ReadonlyMap<string, DownloadProgress>;
   destroy(): void;
@@ -101,7 +109,62 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
     const url = urlInput.value.trim();
     if (url) void convertExport(targetSelect.value, url).catch(() => undefined);
   });
-  root.append(heading, space, list, convertForm);
+
+  // Import from a local folder.
+  const importForm = el('form', { className: 'storage-convert storage-import' });
+  const folderInput = el('input', { type: 'file', id: 'import-folder', multiple: true });
+  folderInput.webkitdirectory = true;
+  const importTarget = el('select', { id: 'import-model' });
+  for (const m of options.models ?? []) if (m.listed !== false) importTarget.append(new Option(m.name, m.id));
+  const importButton = el('button', { type: 'submit', textContent: 'Import', disabled: true });
+  const importStatus = el('p', { className: 'storage-import-status', role: 'status' });
+  let picked: PickedFolder | null = null;
+  const setPicked = (folder: PickedFolder | null) => {
+    picked = folder;
+    importButton.disabled = !folder;
+    if (!folder) {
+      importStatus.textContent = '';
+      return;
+    }
+    const kind = folderKind(folder);
+    importStatus.textContent =
+      kind === 'pack'
+        ? `${folder.name}: a model pack (${folder.files.length} files); its files are checked against its pack.json.`
+        : kind === 'export'
+          ? `${folder.name}: an ONNX export (${folder.files.length} files); it is converted to 4 bits on import.`
+          : `${folder.name} holds neither pack.json (a model pack) nor model_index.json (an ONNX export).`;
+    importButton.disabled = kind === null;
+  };
+  folderInput.addEventListener('change', () => setPicked(folderFromFileList(folderInput.files ?? [])));
+  const pickerButton = el('button', { type: 'button', textContent: 'Choose a folder…' });
+  pickerButton.addEventListener('click', () => void pickDirectory().then((f) => f && setPicked(f), (e) => void (importStatus.textContent = toWebDiffusionError(e).message)));
+  importForm.append(
+    el('h3', { textContent: 'Import from a folder' }),
+    el('p', {
+      className: 'note',
+      textContent:
+        'A model pack (a folder with pack.json) is installed after every file matches its size and sha256; an SD 3.5 ONNX export (optimum or Olive layout) is converted to 4 bits on import. The files are read here and copied into this browser’s storage; nothing is uploaded.',
+    }),
+    el('label', { htmlFor: 'import-folder', textContent: 'Model folder' }),
+    folderInput,
+    ...(hasDirectoryPicker() ? [pickerButton] : []),
+    el('label', { htmlFor: 'import-model', textContent: 'Install an export as' }),
+    importTarget,
+    importButton,
+    importStatus,
+  );
+  importForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (picked) void importFolder(picked, importTarget.value).catch(() => undefined);
+  });
+
+  // Access tokens kept for gated hosts.
+  const tokenSection = el('div', { className: 'storage-convert storage-tokens' });
+  const tokenList = el('ul', { className: 'storage-token-list' });
+  tokenSection.append(el('h3', { textContent: 'Access tokens' }), tokenList);
+  let tokenHosts: string[] = [];
+
+  root.append(heading, space, list, convertForm, importForm, tokenSection);
   container.append(root);
 
   persistButton.addEventListener('click', async () => {
@@ -134,6 +197,7 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
       const variants = [...new Set(Object.values(pack.variants))].join(', ');
       if (pack.state === 'installed') facts.push(`installed · ${formatBytes(pack.bytesTotal)}${variants ? ` · ${variants}` : ''}`);
       else facts.push(`paused · ${formatBytes(pack.bytesStored)} of ${formatBytes(pack.bytesTotal)} stored`);
+      if (pack.state !== 'installed' && pack.source.kind === 'folder') facts.push(`imported from the folder ${pack.source.folderName}: choose it again to continue`);
     } else if (entry?.approxDownloadBytes) facts.push(`about ${formatBytes(entry.approxDownloadBytes)} to download`);
     else facts.push('not downloaded');
     const status = el('span', { className: 'storage-status', textContent: running ? describeDownload(running) : facts.join(' · ') });
@@ -160,16 +224,34 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
     return li;
   }
 
+  function renderTokens(): void {
+    tokenList.replaceChildren();
+    if (tokenHosts.length === 0) {
+      tokenList.append(el('li', { className: 'note', textContent: 'No access tokens are stored. A gated model host asks for one when it needs it.' }));
+      return;
+    }
+    for (const host of tokenHosts) {
+      const forget = el('button', { type: 'button', textContent: 'Forget' });
+      forget.setAttribute('aria-label', `Forget the access token for ${host}`);
+      forget.addEventListener('click', async () => {
+        await client.forgetSourceToken(host);
+        await refresh();
+      });
+      tokenList.append(el('li', { dataset: { host } }, `${host}: a token is kept in this browser and sent only to this host `, forget));
+    }
+  }
+
   function render(): void {
     if (destroyed) return;
     renderSpace();
+    renderTokens();
     const ids = [...new Set([...packs.map((p) => p.id), ...active.keys(), ...(options.models ?? []).filter((m) => m.listed !== false && options.packUrl?.(m)).map((m) => m.id)])];
     list.replaceChildren(...ids.map(row));
   }
 
   async function refresh(): Promise<void> {
     try {
-      [packs, info] = await Promise.all([client.installed(), client.storageInfo()]);
+      [packs, info, tokenHosts] = await Promise.all([client.installed(), client.storageInfo(), client.sourceTokenHosts()]);
     } catch (e) {
       messages.set('', toWebDiffusionError(e).message);
     }
@@ -189,6 +271,59 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
     return track(id, (callOptions) => client.installFromExport({ modelId: id, exportUrl }, callOptions));
   }
 
+  /** Imports a picked folder: a pack under its pack.json id (a model this app knows), an export converted into `exportModelId`. */
+  async function importFolder(folder: PickedFolder, exportModelId: string): Promise<InstalledPack> {
+    let id: string;
+    try {
+      const packId = await packIdOf(folder);
+      if (packId === null && folderKind(folder) !== 'export') {
+        throw new WebDiffusionError('MODEL_FILE_MISSING', `The folder ${folder.name} holds neither pack.json (a model pack) nor model_index.json (an ONNX export).`, {
+          hint: 'Choose the folder of a model pack, or the root folder of an SD 3.5 ONNX export.',
+          details: { folder: folder.name },
+        });
+      }
+      if (packId !== null && !entryOf(packId)) {
+        throw new WebDiffusionError('MODEL_UNKNOWN', `The pack in ${folder.name} is the model "${packId}", which this app does not know.`, {
+          hint: `Packs of these models can be imported: ${(options.models ?? []).map((m) => m.id).join(', ')}.`,
+          details: { modelId: packId },
+        });
+      }
+      id = packId ?? exportModelId;
+    } catch (e) {
+      const err = toWebDiffusionError(e);
+      importStatus.textContent = `${err.message}${err.hint ? ` ${err.hint}` : ''}`;
+      throw err;
+    }
+    importStatus.textContent = `Importing ${folder.name} as ${entryOf(id)?.name ?? id}…`;
+    try {
+      const result = await track(id, (callOptions) => client.installFromFolder({ modelId: id, folderName: folder.name, files: folder.files }, callOptions));
+      importStatus.textContent = `Imported ${folder.name} as ${entryOf(id)?.name ?? id}.`;
+      return result;
+    } catch (e) {
+      const err = toWebDiffusionError(e);
+      importStatus.textContent = err.code === 'CANCELLED' ? `The import of ${folder.name} was paused; import the folder again to continue.` : `${err.message}${err.hint ? ` ${err.hint}` : ''}`;
+      throw err;
+    }
+  }
+
+  /** Runs `call`; when a host needs an access token, asks the person for it, keeps it and runs `call` again. */
+  async function withTokens<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await call();
+      } catch (e) {
+        const err = toWebDiffusionError(e);
+        const host = err.details?.host;
+        if (err.code !== 'SOURCE_NEEDS_TOKEN' || typeof host !== 'string' || signal.aborted) throw err;
+        const token = await (options.askToken ?? ((h, o) => askForToken(h, o)))(host, { refused: err.details?.refused === true, what });
+        if (!token) throw err;
+        await client.setSourceToken(host, token);
+        tokenHosts = await client.sourceTokenHosts();
+        renderTokens();
+      }
+    }
+  }
+
   /** Runs an install of `id`, showing its progress in the model's row; abort pauses it. */
   async function track(id: string, call: (o: { signal: AbortSignal; onProgress: (e: ProgressEvent) => void }) => Promise<InstalledPack>): Promise<InstalledPack> {
     const entry = entryOf(id);
@@ -205,7 +340,7 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
     active.set(id, { modelId: id, state: 'checking', file: null, fileBytesDone: 0, fileBytesTotal: 0, bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0, bytesPerSecond: null, etaMs: null });
     render();
     try {
-      const result = await call({
+      const result = await withTokens(entry?.name ?? id, ac.signal, () => call({
         signal: ac.signal,
         onProgress: (e) => {
           if (e.phase !== 'downloading') return;
@@ -219,7 +354,7 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
             bar.value = p.bytesDone;
           } else render();
         },
-      });
+      }));
       messages.set(id, 'Installed: it loads without a network connection now.');
       return result;
     } catch (e) {
@@ -262,6 +397,7 @@ export function mountStoragePanel(container: HTMLElement, client: GeneratorClien
     refresh,
     install,
     convertExport,
+    importFolder,
     active,
     destroy() {
       destroyed = true;

@@ -82,6 +82,11 @@ export interface ConvertOptions {
   revision?: string;
   /** Recommended steps/guidance/size (default: SD 3.5 Medium's card, 40 steps, guidance 4.5, the model's default size). */
   recommended?: Partial<PackManifest['recommended']>;
+  /**
+   * Called once the output size is estimated (every graph read and planned) and before anything is
+   * written: throw (e.g. STORAGE_FULL) to stop the conversion with nothing written.
+   */
+  beforeWrite?(estimate: { bytes: number }): Promise<void> | void;
   /** Planner options shared by every component (blockSize, fp32 node lists, pos-embed crop). */
   plan?: Omit<PlanOptions, 'variant'>;
   planner?: Planner;
@@ -340,6 +345,17 @@ function graphInterface(model: ModelProto): { inputs: string[]; outputs: string[
   };
 }
 
+/** Bytes of the tokenizer, scheduler and config files a pack copies from the source (an estimate for the space check). */
+async function smallFileBytes(source: ConvertSource, layout: DetectedLayout, hasT5: boolean): Promise<number> {
+  const paths = ['model_index.json', 'scheduler/scheduler_config.json', ...PACK_COMPONENTS.map((c) => layout.sourcePath(`${c}/config.json`))];
+  for (const t of ['tokenizer', 'tokenizer_2', ...(hasT5 ? ['tokenizer_3'] : [])]) {
+    paths.push(`${t}/tokenizer_config.json`, `${t}/tokenizer.json`, `${t}/vocab.json`, `${t}/merges.txt`);
+  }
+  let total = 0;
+  for (const p of paths) total += (await source.size(p)) ?? 0;
+  return total;
+}
+
 interface Job {
   lc: LayoutComponent;
   graphBytes: Uint8Array | null;
@@ -374,9 +390,6 @@ export async function convertToPack(source: ConvertSource, sink: PackSink, optio
   }
   const resume = options.resume ?? true;
   const state = resume ? await readState(sink) : { version: CONVERTER_VERSION, files: {}, components: {} };
-  // A pack without pack.json is never taken for a complete one: drop it until this run ends.
-  await sink.remove(PACK_MANIFEST_FILE);
-
   const toConvert = layout.components.filter((c) => wanted.includes(c.component));
   const fromEarlier = PACK_COMPONENTS.filter((c) => !wanted.includes(c) && state.components[c]);
   for (const c of REQUIRED) {
@@ -437,6 +450,16 @@ export async function convertToPack(source: ConvertSource, sink: PackSink, optio
     }
     jobs.push(job);
   }
+
+  // Output size before any write: planned tensors, the graphs (about their source size) and the small files copied.
+  if (options.beforeWrite) {
+    let graphs = 0;
+    for (const job of jobs) graphs += (job.graphBytes?.byteLength ?? (await source.size(job.lc.graph)) ?? 0) * job.variants.length;
+    await options.beforeWrite({ bytes: bytesTotal + graphs + (await smallFileBytes(source, layout, hasT5)) });
+  }
+  checkAbort();
+  // A pack without pack.json is never taken for a complete one: drop it until this run ends.
+  await sink.remove(PACK_MANIFEST_FILE);
 
   const newState: ConvertState = { version: CONVERTER_VERSION, files: {}, components: {} };
   for (const c of fromEarlier) {
