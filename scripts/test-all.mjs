@@ -15,7 +15,7 @@ const readJson = (p) => (existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : n
 let ok = step('typecheck', 'npm', ['run', '--silent', 'typecheck']);
 ok = step('fixtures', 'npx', ['tsx', 'scripts/make-fixtures.ts']) && ok;
 const unitOk = step('unit and native-reference tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);
-const buildOk = step('build', 'npx', ['vite', 'build']);
+const buildOk = step('build', 'npx', ['vite', 'build']) && step('library build (dist-lib, for the embedding tests)', 'npm', ['run', '--silent', 'build:lib']);
 const e2eOk = buildOk && step('end-to-end tests (Chromium)', 'npx', ['playwright', 'test']);
 
 const unit = readJson('test-results/vitest.json');

@@ -36,6 +36,14 @@ describe('thread boundary', () => {
     const page = [...reachable('src/app/main.ts')];
     expect(page.filter((f) => /onnxruntime|[\\/]src[\\/](runtime|engine|diffusion|text)[\\/]/.test(f))).toEqual([]);
   });
+  it('the library and the embeddable element never import onnxruntime, the runtime or the engine', () => {
+    for (const entry of ['src/lib/index.ts', 'src/embed/sd-generator.ts']) {
+      const page = [...reachable(entry)];
+      expect(page.filter((f) => /onnxruntime|[\\/]src[\\/](runtime|engine|diffusion|text|storage|convert)[\\/]/.test(f))).toEqual([]);
+      // They do reach the page's client of the worker (so the check above looked at the real graph).
+      expect(page.some((f) => f.endsWith('generator-client.ts'))).toBe(true);
+    }
+  });
   it('the worker entry does reach onnxruntime-web (through src/runtime/ort-web.ts only)', () => {
     const worker = [...reachable('workers/generator.worker.ts')];
     expect(worker).toContain('pkg:onnxruntime-web');
