@@ -15,7 +15,8 @@ describe('backend choice', () => {
   it('uses threads only when cross-origin isolated', () => {
     expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 2 })).toBe(2);
     expect(wasmThreads({ crossOriginIsolated: false, hardwareConcurrency: 16 })).toBe(1);
-    expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 32 })).toBe(8);
+    expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 12 })).toBe(12);
+    expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 32 })).toBe(16);
   });
 });
 

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { DEFAULT_FIXTURE } from '../src/fixtures/fixture-config.js';
 import { buildFixtureFiles } from '../src/fixtures/write-fixture.js';
-import { DType, GraphBuilder } from '../src/fixtures/graph-builder.js';
+import { DType, GraphBuilder } from '../src/onnx/graph-builder.js';
 import {
   float16BitsToFloat32,
   float32ArrayToFloat16,

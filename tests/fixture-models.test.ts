@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FIXTURE, type FixtureConfig } from '../src/fixtures/fixture-config.js';
 import { writeFixture, type FixtureSummary } from '../src/fixtures/write-fixture.js';
-import { DType, GraphBuilder, onnx } from '../src/fixtures/graph-builder.js';
+import { DType, GraphBuilder, onnx } from '../src/onnx/graph-builder.js';
 import { relativePositionBuckets } from '../src/fixtures/t5-graph.js';
 import { standardNormal } from '../src/diffusion/noise.js';
 

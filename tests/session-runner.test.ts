@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { DType, GraphBuilder } from '../src/fixtures/graph-builder.js';
+import { DType, GraphBuilder } from '../src/onnx/graph-builder.js';
 import { SessionRunner, type OrtModule } from '../src/runtime/session-runner.js';
 
 function doubler(): Uint8Array {

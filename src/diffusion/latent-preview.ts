@@ -52,3 +52,20 @@ export function latentPreview(x: Float32Array, v: Float32Array, sigma: number, c
   }
   return rgba;
 }
+
+/**
+ * The step graph's `preview_rgb` [1, 3, h, w] (already ((rgb + 1) / 2)·255, computed on the GPU) →
+ * RGBA bytes; Uint8ClampedArray clamps and rounds as latentPreview does.
+ */
+export function previewPlanesToRgba(planes: Float32Array, height: number, width: number): Uint8ClampedArray {
+  const plane = height * width;
+  if (planes.length < 3 * plane) throw new RangeError('preview planes smaller than 3×h×w');
+  const rgba = new Uint8ClampedArray(plane * 4);
+  for (let p = 0; p < plane; p++) {
+    rgba[p * 4] = planes[p]!;
+    rgba[p * 4 + 1] = planes[plane + p]!;
+    rgba[p * 4 + 2] = planes[2 * plane + p]!;
+    rgba[p * 4 + 3] = 255;
+  }
+  return rgba;
+}

@@ -13,7 +13,7 @@ import type { TokenCount, TokenCounts } from '../protocol.js';
 import type { PromptTokenizer } from '../text/tokenize.js';
 import type { BackendInfo, BackendPreference, GenerateRequest, GenerateResult, LoadedModel, LoadRequest, ProgressEvent } from '../protocol.js';
 import type { SessionRunner } from '../runtime/session-runner.js';
-import { loadSd3Pipeline, releasePipeline } from './load-sd3.js';
+import { loadSd3Pipeline, releasePipeline, type LoadOptions } from './load-sd3.js';
 
 export interface EngineDeps {
   createRuntime(preference: BackendPreference): Promise<{ runner: SessionRunner; backend: BackendInfo }>;
@@ -33,6 +33,8 @@ export interface EngineDeps {
     onProgress?: (e: ProgressEvent) => void,
   ) => Promise<{ source: ModelSource; verifyHashes: boolean }>;
   now?: () => number;
+  /** Pipeline options for every load (static shapes, GPU-resident loop): switches for benchmarks. */
+  loadOptions?: Pick<LoadOptions, 'staticShapes' | 'gpuResidentLoop'>;
 }
 
 interface Loaded {
@@ -75,7 +77,13 @@ export class GeneratorEngine {
       const { source, verifyHashes } = this.deps.prepareSource
         ? await this.deps.prepareSource(request, backend, onProgress)
         : { source: this.deps.sourceFor(request.baseUrl), verifyHashes: this.deps.verifyHashes?.(request.baseUrl) ?? true };
-      const { pipeline, manifest, variants } = await loadSd3Pipeline(source, runner, { backend, onProgress, verifyHashes });
+      const { pipeline, manifest, variants, memory } = await loadSd3Pipeline(source, runner, {
+        backend,
+        onProgress,
+        verifyHashes,
+        memoryMode: request.memoryMode,
+        ...this.deps.loadOptions,
+      });
       const packRange = manifest.architecture.sampleSize;
       const info: LoadedModel = {
         modelId: entry.id,
@@ -85,6 +93,7 @@ export class GeneratorEngine {
         hasT5: pipeline.config.hasT5,
         limits: sizeLimits(pipeline.config, { min: Math.max(entry.sideRange.min, packRange.min), max: Math.min(entry.sideRange.max, packRange.max) }),
         loadMs: this.now() - t0,
+        memory: { mode: memory.mode, reason: memory.reason, weightBytes: memory.totalBytes },
       };
       this.loaded = { info, pipeline, runner };
       return info;
@@ -123,6 +132,8 @@ export class GeneratorEngine {
           guidance: valid.guidance,
           timings: image.timings,
           backend: loaded.info.backend.kind,
+          guidancePlan: image.guidancePlan,
+          gpuResident: image.gpuResident,
           truncated: image.truncated,
         };
       } finally {
@@ -148,8 +159,8 @@ export class GeneratorEngine {
       const r = t.encode(text);
       return { count: r.tokenCount, max: t.maxLength, droppedText: r.droppedText };
     };
-    const { encoders } = loaded.pipeline;
-    return { clip: count(encoders.clipL.tokenizer), t5: encoders.t5 ? count(encoders.t5.tokenizer) : null };
+    const { tokenizers } = loaded.pipeline;
+    return { clip: count(tokenizers.clipL), t5: tokenizers.t5 ? count(tokenizers.t5) : null };
   }
 
   async unload(): Promise<void> {

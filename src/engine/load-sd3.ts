@@ -3,10 +3,13 @@
  * the manifest gives the architecture, each component's variants and files with their sizes and
  * sha256. Per component the variant is chosen for the backend; every file is checked (size, then
  * sha256) before a session is made from it; sessions are created one at a time and each
- * component's bytes are dropped as soon as its session exists.
+ * component's bytes are dropped as soon as its session exists (src/engine/component-sessions.ts).
+ * The memory mode decides whether every session is created now (fast) or when a generation needs
+ * it (low memory); on a GPU runner the pipeline gets the step graphs of the GPU-resident loop.
  */
 import { sha256 } from 'hash-wasm';
-import type { Sd3Pipeline } from '../diffusion/text-to-image.js';
+import { StepGraphs } from '../diffusion/gpu-loop.js';
+import { componentShapes, PromptCache, type GpuLoopSupport, type Sd3Pipeline } from '../diffusion/text-to-image.js';
 import { WebDiffusionError } from '../errors.js';
 import { readJson, type ModelSource } from '../models/model-source.js';
 import {
@@ -19,10 +22,12 @@ import {
   type PackTokenizer,
 } from '../models/pack-manifest.js';
 import { configFromManifest, type Sd3Config } from '../models/sd3-config.js';
-import type { ProgressEvent, Variant } from '../protocol.js';
+import type { BackendInfo, MemoryModePreference, ProgressEvent, Variant } from '../protocol.js';
 import { chooseVariant, type BackendChoice } from '../runtime/backend.js';
-import { externalDataLocations } from '../runtime/external-data.js';
-import type { ExternalDataFile, ModelSession, SessionRunner } from '../runtime/session-runner.js';
+import { chooseGuidanceBatching, sd3Workload } from '../runtime/guidance-batching.js';
+import { chooseMemoryMode, type MemoryModeChoice } from '../runtime/memory-mode.js';
+import type { ModelSession, SessionRunner } from '../runtime/session-runner.js';
+import { ComponentSessions } from './component-sessions.js';
 import { clipSequenceOutput } from '../text/encode-prompt.js';
 import { PromptTokenizer } from '../text/tokenize.js';
 
@@ -165,7 +170,7 @@ export async function verifyPackFile(file: PackFile, data: Uint8Array, options: 
 
 export interface LoadOptions {
   /** The backend the sessions run on: picks each component's variant. */
-  backend: Pick<BackendChoice, 'kind' | 'shaderF16'>;
+  backend: Pick<BackendChoice, 'kind' | 'shaderF16'> & Partial<Pick<BackendInfo, 'gpuLimits' | 'deviceMemoryGiB'>>;
   onProgress?: (e: ProgressEvent) => void;
   /** Components to load beyond text-to-image's needs (e.g. vae_encoder for img2img). */
   extra?: PackComponent[];
@@ -174,6 +179,12 @@ export interface LoadOptions {
    * the files already (the weight store, on install) pass false; byte sizes are always checked.
    */
   verifyHashes?: boolean;
+  /** Memory mode (default auto: from the weights' size and the device). */
+  memoryMode?: MemoryModePreference;
+  /** Pin each session's symbolic axes to the shapes it is fed (default true). */
+  staticShapes?: boolean;
+  /** Run the denoising loop through the step graphs on device tensors (default: on a GPU runner); false runs the CPU loop. */
+  gpuResidentLoop?: boolean;
 }
 
 export interface LoadedPack {
@@ -181,9 +192,10 @@ export interface LoadedPack {
   manifest: PackManifest;
   /** The variant loaded for each component. */
   variants: Partial<Record<PackComponent, Variant>>;
+  memory: MemoryModeChoice;
+  sessions: ComponentSessions;
 }
 
-const dirOf = (path: string): string => (path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '');
 const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
 /**
@@ -253,65 +265,67 @@ export async function loadSd3Pipeline(source: ModelSource, runner: SessionRunner
     config.hasT5 ? loadTokenizer('tokenizer_3', config.t5Length) : Promise.resolve(null),
   ]);
 
-  const sessions = new Map<string, ModelSession>();
-  try {
-    for (const [i, component] of components.entries()) {
-      progress(component, i + 1);
-      const variant = variants[component]!;
-      const field = `components.${component}.variants.${variant}.files`;
-      const files = manifest.components[component]!.variants[variant]!.files;
-      const graphFile = files[0]!;
-      if (!graphFile.path.endsWith('.onnx')) {
-        throw new WebDiffusionError('MODEL_INVALID', `${PACK_MANIFEST_FILE}: field "${field}.0.path" must be the .onnx graph (got ${graphFile.path}).`, {
-          details: { file: PACK_MANIFEST_FILE, field: `${field}.0.path` },
-        });
-      }
-      let model: Uint8Array | null = await readVerified(graphFile);
-      // Every external-data location recorded in the graph must be a file the variant lists (same folder as the graph).
-      const dir = dirOf(graphFile.path);
-      const shards = externalDataLocations(model, graphFile.path).map((location) => {
-        const file = files.find((f) => f.path === dir + location);
-        if (!file) {
-          throw new WebDiffusionError(
-            'MODEL_INVALID',
-            `${graphFile.path} refers to external data "${location}", which ${PACK_MANIFEST_FILE} does not list under "${field}" (expected ${dir + location}).`,
-            { hint: 'The pack is incomplete or its manifest was written for another graph; re-convert the pack.', details: { file: graphFile.path, missing: dir + location, field } },
-          );
+  const sessions = new ComponentSessions(source, manifest, variants, runner, {
+    verifyFile: (file, data) => verifyPackFile(file, data, verify),
+    onBytes: (n) => (bytesDone += n),
+    checkInterface: (component, session) => checkSessionInterface(component, session, config),
+    staticShapes: options.staticShapes,
+  });
+  const memory = chooseMemoryMode(
+    sessions.componentBytes(),
+    { backend: options.backend.kind, deviceMemoryGiB: options.backend.deviceMemoryGiB, maxBufferSize: options.backend.gpuLimits?.maxBufferSize },
+    options.memoryMode,
+  );
+  const transformerVariant = variants.transformer!;
+  const gpu: GpuLoopSupport | undefined =
+    (options.gpuResidentLoop ?? runner.device === 'gpu')
+      ? {
+          graphs: new StepGraphs(runner),
+          guidancePlan: (width, height) => {
+            const hidden = sessions.graph('transformer')?.patchEmbedWidth;
+            if (!hidden) return 'batched';
+            const bytesPerValue = transformerVariant === 'fp16' || transformerVariant === 'q4f16' ? 2 : 4;
+            return chooseGuidanceBatching(sd3Workload(hidden, { width, height }, { bytesPerValue, textTokens: config.clipLength + config.t5Length }), options.backend.gpuLimits).plan;
+          },
         }
-        return { location, file };
-      });
-      let externalData: ExternalDataFile[] | null = [];
-      for (const s of shards) externalData.push({ path: s.location, data: await readVerified(s.file) });
-      const session = await runner.createSession(component, model, externalData);
-      // Release the bytes: the session holds its own copy of the weights now.
-      model = null;
-      externalData = null;
-      sessions.set(component, session);
-      checkSessionInterface(component, session, config);
+      : undefined;
+  const pipeline: Sd3Pipeline = {
+    config,
+    tokenizers: { clipL: tokL, clipG: tokG, t5: tokT5 },
+    sessions,
+    memoryMode: memory.mode,
+    promptCache: new PromptCache(),
+    ...(gpu ? { gpu } : {}),
+  };
+  try {
+    if (memory.mode === 'fast') {
+      // Every component now, pinned to the model's recommended size (another size re-pins on use).
+      const { width, height, guidance } = manifest.recommended;
+      const order = components.filter((c) => c !== 'transformer' && c !== 'vae_decoder');
+      for (const [i, component] of order.entries()) {
+        progress(component, i + 1);
+        await sessions.get(component, componentShapes(config, width, height, 1)[component as 'text_encoder']);
+      }
+      progress('transformer', order.length + 1);
+      await sessions.describe('transformer');
+      const plan = guidance > 1 ? (gpu ? gpu.guidancePlan(width, height) : 'batched') : 'single';
+      const shapes = componentShapes(config, width, height, plan === 'batched' ? 2 : 1);
+      await sessions.get('transformer', shapes.transformer);
+      progress('vae_decoder', order.length + 2);
+      await sessions.get('vae_decoder', shapes.vae_decoder);
+    } else {
+      // Low memory: sessions load when a generation needs them; read the transformer's graph now for guidance batching.
+      await sessions.describe('transformer');
     }
   } catch (e) {
-    await Promise.all([...sessions.values()].map((s) => s.release()));
+    await releasePipeline(pipeline);
     throw e;
   }
   progress('done', total);
-  const get = (name: string) => sessions.get(name)!;
-  return {
-    manifest,
-    variants,
-    pipeline: {
-      config,
-      encoders: {
-        clipL: { tokenizer: tokL, session: get('text_encoder') },
-        clipG: { tokenizer: tokG, session: get('text_encoder_2') },
-        t5: tokT5 ? { tokenizer: tokT5, session: get('text_encoder_3') } : null,
-      },
-      transformer: get('transformer'),
-      vaeDecoder: get('vae_decoder'),
-    },
-  };
+  return { manifest, variants, pipeline, memory, sessions };
 }
 
 export async function releasePipeline(p: Sd3Pipeline): Promise<void> {
-  const sessions = [p.encoders.clipL.session, p.encoders.clipG.session, p.encoders.t5?.session, p.transformer, p.vaeDecoder];
-  await Promise.all(sessions.map((s) => s?.release()));
+  p.promptCache.clear();
+  await Promise.all([p.sessions.releaseAll(), p.gpu?.graphs.release()]);
 }

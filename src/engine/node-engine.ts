@@ -6,12 +6,13 @@ import * as ortNode from 'onnxruntime-node';
 import { fsModelSource } from '../models/fs-model-source.js';
 import type { BackendInfo } from '../protocol.js';
 import { SessionRunner, type OrtModule } from '../runtime/session-runner.js';
-import { GeneratorEngine } from './engine.js';
+import { GeneratorEngine, type EngineDeps } from './engine.js';
 
-export function createNodeEngine(options: { threads?: number } = {}): GeneratorEngine {
+export function createNodeEngine(options: { threads?: number; loadOptions?: EngineDeps['loadOptions'] } = {}): GeneratorEngine {
   const threads = options.threads ?? 1;
   return new GeneratorEngine({
     sourceFor: (dir) => fsModelSource(dir),
+    loadOptions: options.loadOptions,
     async createRuntime() {
       const runner = new SessionRunner(ortNode as unknown as OrtModule, {
         executionProviders: ['cpu'],

@@ -12,6 +12,8 @@ export interface DeviceCaps {
   adapterDescription?: string;
   crossOriginIsolated: boolean;
   hardwareConcurrency: number;
+  /** navigator.deviceMemory (GiB, capped at 8 by browsers) where the browser tells it. */
+  deviceMemoryGiB?: number;
 }
 
 export interface BackendChoice {
@@ -22,10 +24,13 @@ export interface BackendChoice {
   note?: string;
 }
 
-/** WASM threads: every core when cross-origin isolated (capped: more than 8 rarely helps), else 1. */
+/** Most WASM threads used: ORT's thread pool gains little beyond this and every thread holds a stack. */
+export const MAX_WASM_THREADS = 16;
+
+/** WASM threads: every core when cross-origin isolated (up to MAX_WASM_THREADS), else 1. */
 export function wasmThreads(caps: Pick<DeviceCaps, 'crossOriginIsolated' | 'hardwareConcurrency'>): number {
   if (!caps.crossOriginIsolated) return 1;
-  return Math.max(1, Math.min(8, Math.floor(caps.hardwareConcurrency || 1)));
+  return Math.max(1, Math.min(MAX_WASM_THREADS, Math.floor(caps.hardwareConcurrency || 1)));
 }
 
 export function chooseBackend(caps: DeviceCaps, preference: BackendPreference = 'auto'): BackendChoice {

@@ -1,8 +1,12 @@
 /**
  * The one module that imports onnxruntime-web. It probes the device (lazily, inside the worker),
  * picks the backend, configures the WASM runtime and hands back a SessionRunner.
+ *
+ * Which onnxruntime-web build runs is one switch: the default import is the JSEP build (TypeScript
+ * WebGPU kernels); `createWebRuntimeWith(ortWebgpu)` with `import * as ortWebgpu from
+ * 'onnxruntime-web/webgpu'` runs the native C++ WebGPU EP (asyncify build) through the same code.
  */
-import * as ort from 'onnxruntime-web';
+import * as ortJsep from 'onnxruntime-web';
 import { WebDiffusionError } from '../errors.js';
 import type { BackendInfo, BackendPreference } from '../protocol.js';
 import { chooseBackend, type DeviceCaps } from './backend.js';
@@ -27,6 +31,12 @@ async function probeWebGpu(): Promise<GpuProbe> {
   }
 }
 
+/** navigator.deviceMemory (Chromium only; GiB, capped at 8), also inside workers. */
+function deviceMemory(): { deviceMemoryGiB?: number } {
+  const value = (globalThis.navigator as (Navigator & { deviceMemory?: number }) | undefined)?.deviceMemory;
+  return typeof value === 'number' && value > 0 ? { deviceMemoryGiB: value } : {};
+}
+
 export async function detectDeviceCaps(): Promise<DeviceCaps & { adapter: GPUAdapter | null }> {
   const probe = await probeWebGpu();
   return {
@@ -36,6 +46,7 @@ export async function detectDeviceCaps(): Promise<DeviceCaps & { adapter: GPUAda
     adapterDescription: probe.description,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     hardwareConcurrency: globalThis.navigator?.hardwareConcurrency ?? 1,
+    ...deviceMemory(),
   };
 }
 
@@ -54,6 +65,14 @@ let configuredWasmThreads: number | null = null;
  * validation error, and the outputs are whatever the pooled GPU buffers held (different every run).
  */
 const RAISED_LIMITS = ['maxStorageBuffersPerShaderStage'] as const;
+
+/**
+ * Graph fusions JSEP cannot run. SkipLayerNormFusion: with pinned shapes ORT fuses residual Add +
+ * LayerNormalization into SkipLayerNormalization; for a LayerNormalization without a bias (SD3's
+ * AdaLN norms) the fused node has an empty beta and a bias, and JSEP's kernel rejects it ("Beta
+ * must be 1D": it takes input 3 as present whenever input 4 is). The unfused Add + LayerNorm run fine.
+ */
+const WEBGPU_DISABLED_FUSIONS = ['SkipLayerNormFusion'];
 
 /** WebGPU errors (validation, out of memory, internal) raised since the last run; JSEP only logs them. */
 const pendingGpuErrors: string[] = [];
@@ -94,12 +113,22 @@ function adapterForOrt(adapter: GPUAdapter): GPUAdapter {
   });
 }
 
+/** The part of an onnxruntime-web build this module configures (both builds have it). */
+type OrtWeb = typeof ortJsep;
+
+/** Creates a session runner for the preferred backend on the default (JSEP) build. */
+export function createWebRuntime(preference: BackendPreference): Promise<WebRuntime> {
+  return createWebRuntimeWith(ortJsep, preference);
+}
+
 /** Creates a session runner for the preferred backend. ORT's wasm settings are global and fixed at first use. */
-export async function createWebRuntime(preference: BackendPreference): Promise<WebRuntime> {
+export async function createWebRuntimeWith(ort: OrtWeb, preference: BackendPreference): Promise<WebRuntime> {
   const caps = await detectDeviceCaps();
   const choice = chooseBackend(caps, preference);
   if (configuredWasmThreads === null) {
+    // Every core when cross-origin isolated (SharedArrayBuffer), SIMD always: both builds ship only SIMD binaries.
     ort.env.wasm.numThreads = choice.threads;
+    ort.env.wasm.simd = true;
     ort.env.wasm.proxy = false;
     configuredWasmThreads = choice.threads;
   }
@@ -111,27 +140,38 @@ export async function createWebRuntime(preference: BackendPreference): Promise<W
   // NCHW: with JSEP's NHWC default every Conv gets transposes around it and every
   // InstanceNormalization (GroupNorm as Reshape → InstanceNormalization → Reshape, as exported VAEs
   // write it) transposes its whole [N, G, C/G·H·W] input; on SwiftShader that made the VAE decoder ~4× slower.
-  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
+  const executionProviders: ortJsep.InferenceSession.ExecutionProviderConfig[] =
     choice.kind === 'webgpu' ? [{ name: 'webgpu', preferredLayout: 'NCHW' }] : ['wasm'];
   if (choice.kind === 'wasm' && !ort.env.wasm) {
     throw new WebDiffusionError('BACKEND_UNAVAILABLE', 'WebAssembly is not available in this browser.');
   }
   const runner = new SessionRunner(
     ort,
-    { executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 },
+    // Static shapes are pinned per session (freeDimensionOverrides, src/engine/component-sessions.ts);
+    // with them the memory pattern planner can reuse the WASM arena between runs.
+    {
+      executionProviders,
+      graphOptimizationLevel: 'all',
+      enableMemPattern: true,
+      logSeverityLevel: 3,
+      // ORT joins nested `extra` keys with dots: this is the config entry "optimization.disable_specified_optimizers".
+      ...(choice.kind === 'webgpu' ? { extra: { optimization: { disable_specified_optimizers: WEBGPU_DISABLED_FUSIONS.join(',') } } } : {}),
+    },
     undefined,
     choice.kind === 'webgpu' ? takeGpuError : undefined,
+    choice.kind === 'webgpu' ? 'gpu' : 'cpu',
   );
   const threads = configuredWasmThreads;
   return {
     runner,
     backend: {
       kind: choice.kind,
-      description: choice.kind === 'webgpu' ? `WebGPU: ${caps.adapterDescription}` : `WebAssembly (${threads} thread${threads === 1 ? '' : 's'})`,
+      description: choice.kind === 'webgpu' ? `WebGPU: ${caps.adapterDescription}` : `WebAssembly (${threads} thread${threads === 1 ? '' : 's'}, SIMD)`,
       shaderF16: choice.shaderF16,
       threads,
       crossOriginIsolated: caps.crossOriginIsolated,
       note: choice.note,
+      ...(caps.deviceMemoryGiB !== undefined ? { deviceMemoryGiB: caps.deviceMemoryGiB } : {}),
       ...(choice.kind === 'webgpu' && caps.adapter
         ? { gpuLimits: { maxBufferSize: caps.adapter.limits.maxBufferSize, maxStorageBufferBindingSize: caps.adapter.limits.maxStorageBufferBindingSize } }
         : {}),
