@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   MODEL_INVALID: 'A model file is not what the pipeline expects.',
   MODEL_FILE_CORRUPT: 'A model file does not match the size or checksum its pack lists.',
   STORAGE_FULL: 'There is not enough storage space for the model.',
+  LICENSE_NOT_ACCEPTED: 'The model\'s licence was not accepted, so it was not downloaded.',
+  SOURCE_NEEDS_TOKEN: 'The model host needs an access token (a gated repository).',
   BACKEND_UNAVAILABLE: 'No usable compute backend.',
   FEED_MISMATCH: 'The inputs given to a model do not match its graph.',
   BUSY: 'The generator is busy.',

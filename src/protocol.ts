@@ -10,12 +10,23 @@ export type BackendKind = 'webgpu' | 'wasm';
 export type Variant = 'fp32' | 'fp16' | 'q4' | 'q4f16';
 /** Model components of an SD3 pack (optimum folder names). */
 export type ModelComponent = 'text_encoder' | 'text_encoder_2' | 'text_encoder_3' | 'transformer' | 'vae_decoder' | 'vae_encoder';
+/**
+ * fast: every component stays loaded between images. low-memory: one component at a time (encode the
+ * prompt, release the text encoders, load the transformer, release it, load the VAE decoder).
+ */
+export type MemoryMode = 'fast' | 'low-memory';
+/** auto: chosen from the weights' size and the device. */
+export type MemoryModePreference = 'auto' | MemoryMode;
+/** Guidance per step: one batch-2 transformer run, two batch-1 runs, or one run without guidance. */
+export type GuidancePlan = 'batched' | 'split' | 'single';
 
 export interface LoadRequest {
   modelId: string;
   /** Absolute URL of the model folder (the page resolves relative registry paths). */
   baseUrl: string;
   backend?: BackendPreference;
+  /** Memory mode (default auto). */
+  memoryMode?: MemoryModePreference;
 }
 
 export interface BackendInfo {
@@ -29,6 +40,8 @@ export interface BackendInfo {
   note?: string;
   /** The WebGPU adapter's buffer limits (bytes), for the capability panel and guidance batching. */
   gpuLimits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+  /** navigator.deviceMemory (GiB; browsers cap it at 8), where the browser tells it. */
+  deviceMemoryGiB?: number;
 }
 
 export interface LoadedModel {
@@ -42,6 +55,8 @@ export interface LoadedModel {
   /** Latent-space facts the UI needs to validate sizes. */
   limits: { minSide: number; maxSide: number; multipleOf: number };
   loadMs: number;
+  /** The memory mode in use and why (weights' bytes compared with what the device should hold). */
+  memory?: { mode: MemoryMode; reason: string; weightBytes: number };
 }
 
 export interface GenerateRequest {
@@ -143,6 +158,10 @@ export interface GenerateResult<Image = ImageBitmap> {
   guidance: number;
   timings: StageTimings;
   backend: BackendKind;
+  /** How guidance ran: one batch-2 transformer run per step, two batch-1 runs, or none (guidance ≤ 1). */
+  guidancePlan?: GuidancePlan;
+  /** Whether the denoising loop kept its tensors on the GPU (WebGPU) or ran on CPU arrays (WASM). */
+  gpuResident?: boolean;
   /** Prompts that did not fit their encoder, with the words that were dropped. */
   truncated: TruncationReport[];
 }
@@ -165,6 +184,27 @@ export interface ExportInstallRequest {
   backend?: BackendPreference;
 }
 
+/** A file of a folder the person picked, with its path relative to that folder ("transformer/model.onnx"). */
+export interface LocalFile {
+  path: string;
+  file: Blob;
+}
+
+/**
+ * Import from a local folder: a model pack (pack.json + files; verified against pack.json) or an
+ * optimum/Olive ONNX export (converted on import). Either way the files go into the weight store.
+ */
+export interface FolderInstallRequest {
+  /** A pack installs under its pack.json id (which must be this one); an export is converted into this id. */
+  modelId: string;
+  /** The folder's name, for messages and the storage panel. */
+  folderName: string;
+  files: LocalFile[];
+  /** Variants to convert an export to (default: the one this device loads). */
+  variants?: Variant[];
+  backend?: BackendPreference;
+}
+
 /** A pack in the browser's weight store, as the storage panel shows it. */
 export interface InstalledPack {
   id: string;
@@ -177,7 +217,7 @@ export interface InstalledPack {
   bytesStored: number;
   filesTotal: number;
   filesInstalled: number;
-  source: { kind: 'pack'; baseUrl: string } | { kind: 'export'; exportUrl: string };
+  source: { kind: 'pack'; baseUrl: string } | { kind: 'export'; exportUrl: string } | { kind: 'folder'; folderName: string };
   updatedAt: number;
   installedAt?: number;
 }
@@ -210,6 +250,13 @@ export interface GeneratorApi {
   install(request: InstallRequest, onProgress?: (e: ProgressEvent) => void): Promise<InstalledPack>;
   /** Converts an ONNX export into the store while it downloads (byte ranges). */
   installFromExport(request: ExportInstallRequest, onProgress?: (e: ProgressEvent) => void): Promise<InstalledPack>;
+  /** Installs a pack, or converts an export, from files the person picked (a local folder). */
+  installFromFolder(request: FolderInstallRequest, onProgress?: (e: ProgressEvent) => void): Promise<InstalledPack>;
+  /** Stores an access token for a gated model host (this browser only; sent only to that host). */
+  setSourceToken(host: string, token: string): Promise<void>;
+  forgetSourceToken(host: string): Promise<void>;
+  /** Hosts with a stored token (never the tokens themselves). */
+  sourceTokenHosts(): Promise<string[]>;
   /** Stops a running install or conversion of `modelId` (CANCELLED; what arrived is kept). */
   cancelInstall(modelId: string): Promise<void>;
   installed(): Promise<InstalledPack[]>;

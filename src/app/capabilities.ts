@@ -13,6 +13,11 @@ export function backendSummary(model: LoadedModel): string {
   return `${b.description} · shader-f16: ${b.shaderF16 ? 'yes' : 'no'} · cross-origin isolated: ${b.crossOriginIsolated ? 'yes' : 'no'} · weights: ${model.variant}`;
 }
 
+/** The memory mode in use and why, e.g. "Fast: all weights (2.6 MiB) fit …". */
+export function memorySummary(memory: NonNullable<LoadedModel['memory']>): string {
+  return `${memory.mode === 'fast' ? 'Fast (every part stays loaded)' : 'Low memory (one part loaded at a time)'}: ${memory.reason}.`;
+}
+
 export const CPU_NOTICE = 'WebGPU is not available, so images are computed on the CPU and will be slow.';
 const ENABLE_WEBGPU: [string, string][] = [
   ['Chrome, Edge', 'on by default since version 113 on Windows, macOS and ChromeOS. On Linux, turn on chrome://flags/#enable-unsafe-webgpu and chrome://flags/#enable-vulkan; chrome://gpu tells what is active.'],
@@ -78,6 +83,8 @@ export function renderCapabilities(list: HTMLElement, model: LoadedModel | null,
       .join(', ');
     rows.push(['Weights', variants || model.variant]);
   }
+  if (model?.memory) rows.push(['Memory mode', memorySummary(model.memory)]);
+  if (b?.deviceMemoryGiB !== undefined) rows.push(['Device memory', `${b.deviceMemoryGiB >= 8 ? 'at least ' : ''}${b.deviceMemoryGiB} GiB (as the browser reports it)`]);
   rows.push(['Storage', storage ? `${formatBytes(storage.usage)} used of ${formatBytes(storage.quota)} available to this site` : 'not reported by this browser']);
   list.replaceChildren(
     ...rows.flatMap(([k, v]) => {

@@ -25,6 +25,8 @@ export class SettingsForm {
   readonly seed = $<HTMLInputElement>('seed');
   readonly count = $<HTMLInputElement>('count');
   readonly backend = $<HTMLSelectElement>('backend');
+  readonly memoryMode = $<HTMLSelectElement>('memory-mode');
+  readonly memoryNote = $<HTMLParagraphElement>('memory-note');
   readonly previews = $<HTMLInputElement>('previews');
 
   /** Native area of the selected model (recommended width × height) and its side limits. */
@@ -154,6 +156,7 @@ export class SettingsForm {
   lockModel(locked: boolean): void {
     this.model.disabled = locked;
     this.backend.disabled = locked;
+    this.memoryMode.disabled = locked;
   }
 }
 

@@ -5,9 +5,10 @@
 import { GeneratorClient } from '../client/generator-client.js';
 import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
 import { DEFAULT_MODEL_ID, findModel, MODEL_REGISTRY, type ModelEntry } from '../models/registry.js';
-import type { BackendPreference, GenerateResult, LoadedModel, ProgressEvent } from '../protocol.js';
+import type { BackendPreference, GenerateResult, LoadedModel, MemoryModePreference, ProgressEvent } from '../protocol.js';
 import { formatParameters, parametersFromInfotext } from './a1111-parameters.js';
-import { backendSummary, renderCapabilities, renderCpuNotice, storageEstimate } from './capabilities.js';
+import { backendSummary, memorySummary, renderCapabilities, renderCpuNotice, storageEstimate } from './capabilities.js';
+import { savedMemoryMode, saveMemoryMode } from './memory-setting.js';
 import { CanvasView, thumbnail } from './canvas-view.js';
 import { renderError, renderNotice } from './error-view.js';
 import { SettingsForm, type ModelState } from './form.js';
@@ -21,7 +22,12 @@ import { isShareFragment, paramsFromFragment, shareUrl } from './share-link.js';
 import { createLicenseGate } from './license-gate.js';
 import { packUrlFor } from './pack-base.js';
 import { describeDownload, mountStoragePanel } from './storage-panel.js';
+import { askForToken } from './token-prompt.js';
 import { watchTokens } from './token-counter.js';
+import { APP_VERSION } from '../version.js';
+import { mountOfflineStatus } from './offline-status.js';
+import { startServiceWorker } from './service-worker-client.js';
+import { mountUpdatePrompt } from './update-prompt.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = new SettingsForm();
@@ -209,7 +215,7 @@ async function loadModel(id: string): Promise<void> {
   refreshCapabilities();
   try {
     const model = await client.load(
-      { modelId: entry.id, baseUrl, backend: form.backend.value as BackendPreference },
+      { modelId: entry.id, baseUrl, backend: form.backend.value as BackendPreference, memoryMode: form.memoryMode.value as MemoryModePreference },
       {
         onProgress: (e) => {
           setStatus(describeProgress(e), progressFraction(e));
@@ -228,6 +234,7 @@ async function loadModel(id: string): Promise<void> {
     sizeRulesFor(entry, model);
     form.snapBoth();
     backendInfo.textContent = backendSummary(model);
+    form.memoryNote.textContent = model.memory ? memorySummary(model.memory) : '';
     renderCpuNotice(backendNotice, model.backend.kind === 'wasm');
     refreshCapabilities();
     void storagePanel.refresh();
@@ -236,10 +243,23 @@ async function loadModel(id: string): Promise<void> {
     promptTokens.refresh();
     negativeTokens.refresh();
   } catch (e) {
+    const err = toWebDiffusionError(e);
+    // A gated host: ask for its access token, keep it (this browser, that host only) and try again.
+    const tokenHost = err.code === 'SOURCE_NEEDS_TOKEN' ? err.details?.host : undefined;
+    if (typeof tokenHost === 'string') {
+      setStatus(`${tokenHost} needs an access token.`, 0);
+      const token = await askForToken(tokenHost, { refused: err.details?.refused === true, what: entry.name });
+      if (token) {
+        await client.setSourceToken(tokenHost, token);
+        void storagePanel.refresh();
+        return loadModel(id);
+      }
+    }
     modelStates.set(id, { kind: 'failed' });
     renderModels();
     setStatus('The model could not be loaded.', 0);
-    showError(toWebDiffusionError(e));
+    showError(err);
+    void storagePanel.refresh(); // a failed install leaves a paused download to resume or delete
     setState('error');
   }
 }
@@ -530,6 +550,10 @@ $('random-seed').addEventListener('click', () => {
 });
 form.model.addEventListener('change', () => void selectModel(form.model.value, true));
 form.backend.addEventListener('change', () => loadedModelId !== null || hook.state === 'error' ? void loadModel(form.model.value) : undefined);
+form.memoryMode.addEventListener('change', () => {
+  saveMemoryMode(form.memoryMode.value);
+  if (loadedModelId !== null || hook.state === 'error') void loadModel(form.model.value);
+});
 capabilities.addEventListener('toggle', () => {
   refreshCapabilities();
 });
@@ -575,6 +599,7 @@ function start(): void {
   const id = requested ?? DEFAULT_MODEL_ID;
   const backend = query.get('backend');
   if (backend === 'webgpu' || backend === 'wasm' || backend === 'auto') form.backend.value = backend;
+  form.memoryMode.value = savedMemoryMode(query.get('memory'));
   renderModels(id);
   const entry = findModel(id)!;
   sizeRulesFor(entry, null);
@@ -586,4 +611,13 @@ function start(): void {
   void loadModel(id);
 }
 
-start();
+// Offline support and cross-origin isolation (service worker). On a host without COOP/COEP headers
+// the first visit reloads once, under the worker, before the app starts.
+const appVersion = $<HTMLSpanElement>('app-version');
+appVersion.textContent = APP_VERSION;
+const offlineStatus = mountOfflineStatus($('offline-status'));
+void startServiceWorker({
+  offlineReady: () => offlineStatus.setOfflineReady(),
+  updateReady: mountUpdatePrompt($('update-prompt')),
+  workerVersion: (v) => (appVersion.dataset.serviceWorker = v),
+}).then(start);

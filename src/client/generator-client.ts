@@ -6,6 +6,7 @@ import * as Comlink from 'comlink';
 import { installErrorTransfer, WebDiffusionError } from '../errors.js';
 import type {
   ExportInstallRequest,
+  FolderInstallRequest,
   GenerateRequest,
   GenerateResult,
   GeneratorApi,
@@ -88,6 +89,25 @@ export class GeneratorClient {
   /** Converts an ONNX export into the browser's storage while it downloads. */
   installFromExport(request: ExportInstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
     return this.withCancel(request.modelId, options, () => this.guard(this.api.installFromExport(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined)));
+  }
+
+  /** Installs a pack, or converts an export, from a folder the person picked; `signal` pauses it. */
+  installFromFolder(request: FolderInstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
+    return this.withCancel(request.modelId, options, () => this.guard(this.api.installFromFolder(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined)));
+  }
+
+  /** Keeps an access token for `host` in this browser (sent only to that host). */
+  setSourceToken(host: string, token: string): Promise<void> {
+    return this.guard(this.api.setSourceToken(host, token));
+  }
+
+  forgetSourceToken(host: string): Promise<void> {
+    return this.guard(this.api.forgetSourceToken(host));
+  }
+
+  /** Hosts with a stored access token. */
+  sourceTokenHosts(): Promise<string[]> {
+    return this.guard(this.api.sourceTokenHosts());
   }
 
   cancelInstall(modelId: string): Promise<void> {

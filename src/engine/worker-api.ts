@@ -9,6 +9,7 @@ import { httpModelSource } from '../models/model-source.js';
 import type {
   BackendPreference,
   ExportInstallRequest,
+  FolderInstallRequest,
   GenerateRequest,
   GenerateResult,
   GeneratorApi,
@@ -18,6 +19,7 @@ import type {
 } from '../protocol.js';
 import { chooseBackend } from '../runtime/backend.js';
 import { createWebRuntime, detectDeviceCaps } from '../runtime/ort-web.js';
+import { SourceTokenStore } from '../storage/source-tokens.js';
 import { WeightStore } from '../storage/weight-store.js';
 import { GeneratorEngine } from './engine.js';
 import { PackInstaller, type DeviceBackend } from './pack-installer.js';
@@ -30,7 +32,8 @@ async function deviceBackend(preference: BackendPreference = 'auto'): Promise<De
 
 export function createWorkerApi(): GeneratorApi {
   const store = new WeightStore();
-  const installer = new PackInstaller(store);
+  const tokens = new SourceTokenStore();
+  const installer = new PackInstaller(store, { tokens });
   const engine = new GeneratorEngine({
     createRuntime: createWebRuntime,
     // Kept for EngineDeps; loads go through the store (prepareSource).
@@ -51,6 +54,11 @@ export function createWorkerApi(): GeneratorApi {
     install: async (request: InstallRequest, onProgress?: (e: ProgressEvent) => void) => installer.install(request, await deviceBackend(request.backend), onProgress),
     installFromExport: async (request: ExportInstallRequest, onProgress?: (e: ProgressEvent) => void) =>
       installer.installFromExport(request, await deviceBackend(request.backend), onProgress),
+    installFromFolder: async (request: FolderInstallRequest, onProgress?: (e: ProgressEvent) => void) =>
+      installer.installFromFolder(request, await deviceBackend(request.backend), onProgress),
+    setSourceToken: (host: string, token: string) => tokens.set(host, token),
+    forgetSourceToken: (host: string) => tokens.forget(host),
+    sourceTokenHosts: () => tokens.hosts(),
     cancelInstall: (modelId: string) => installer.cancel(modelId),
     installed: () => store.listPacks(),
     deletePack: async (id: string) => {
