@@ -116,6 +116,20 @@ export const MODEL_REGISTRY: readonly ModelEntry[] = [
     listed: false,
     license: { name: 'Apache-2.0 (generated fixture)', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
   },
+  {
+    id: 'medium-slice',
+    name: 'Medium slice (benchmark)',
+    label: 'benchmark model: SD 3.5 Medium widths, a few blocks, random weights',
+    description: 'SD 3.5 Medium transformer blocks at their real width (src/fixtures/medium-slice.ts), 4-bit, with tiny text encoders and VAE: one block costs what a Medium block costs.',
+    path: null,
+    unavailableReason: 'Made by `npm run bench` under .fixtures/ and loaded by the benchmark page from its own server.',
+    variants: ['q4'],
+    recommended: { steps: 28, guidance: 4.5, width: 512, height: 512, source: 'diffusers pipeline defaults (28 steps)' },
+    sideRange: { min: 256, max: 768 },
+    requires: { webgpu: false },
+    listed: false,
+    license: { name: 'Apache-2.0 (generated fixture)', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+  },
 ];
 
 export const DEFAULT_MODEL_ID = 'tiny-sd3';
