@@ -87,11 +87,11 @@ describe('progress', () => {
   };
   it('gives each phase a fraction and a line', () => {
     expect(progressFraction(download)).toBe(0.5);
-    expect(describeProgress(download)).toBe('Downloading model · 1.3 MB of 2.6 MB · 1.3 s left');
+    expect(describeProgress(download)).toBe('Downloading model · 1.2 MiB of 2.5 MiB · 977 KiB/s · 1 s left · file 4 of 9');
     expect(progressFraction({ ...download, bytesTotal: 0 })).toBeNull();
     const step: ProgressEvent = { phase: 'denoising', jobId: 'j', step: 4, totalSteps: 8, elapsedMs: 400, etaMs: 400 };
     expect(progressFraction(step)).toBeCloseTo(0.485);
-    expect(describeProgress(step)).toBe('Step 4/8 · 0.4 s left');
+    expect(describeProgress(step)).toBe('Step 4/8 · 0.1 s/step · 0.4 s left');
     expect(progressFraction({ phase: 'loading', component: 'transformer', done: 2, total: 4 })).toBe(0.5);
     expect(progressFraction({ phase: 'loading', component: 'transformer', done: 2, total: 4, bytesDone: 1, bytesTotal: 4 })).toBe(0.25);
     expect(describeProgress({ phase: 'loading', component: 'done', done: 4, total: 4 })).toBe('Model ready');

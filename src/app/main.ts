@@ -5,7 +5,7 @@
 import { GeneratorClient } from '../client/generator-client.js';
 import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
 import { DEFAULT_MODEL_ID, findModel, MODEL_REGISTRY, type ModelEntry } from '../models/registry.js';
-import type { BackendPreference, GenerateResult, LoadedModel, MemoryModePreference, ProgressEvent } from '../protocol.js';
+import type { BackendPreference, GenerateResult, LoadedModel, MemoryModePreference } from '../protocol.js';
 import { formatParameters, parametersFromInfotext } from './a1111-parameters.js';
 import { backendSummary, memorySummary, renderCapabilities, renderCpuNotice, storageEstimate } from './capabilities.js';
 import { savedMemoryMode, saveMemoryMode } from './memory-setting.js';
@@ -21,7 +21,8 @@ import { renderQueue } from './queue-view.js';
 import { isShareFragment, paramsFromFragment, shareUrl } from './share-link.js';
 import { createLicenseGate } from './license-gate.js';
 import { packUrlFor } from './pack-base.js';
-import { describeDownload, mountStoragePanel } from './storage-panel.js';
+import { mountStoragePanel } from './storage-panel.js';
+import { describeProgress, progressFraction, seconds } from './progress-text.js';
 import { askForToken } from './token-prompt.js';
 import { watchTokens } from './token-counter.js';
 import { APP_VERSION } from '../version.js';
@@ -109,34 +110,6 @@ function refreshCapabilities(): void {
   if (capabilities.open) void storageEstimate().then((s) => renderCapabilities(capabilityList, hook.model, s));
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-function describeProgress(e: ProgressEvent): string {
-  switch (e.phase) {
-    case 'downloading':
-      return `Downloading model · ${describeDownload(e)}`;
-    case 'loading': {
-      if (e.component === 'done') return 'Model ready';
-      const bytes = e.bytesTotal ? ` · ${Math.floor((100 * (e.bytesDone ?? 0)) / e.bytesTotal)}%` : '';
-      return `Loading model: ${e.component} (${e.done}/${e.total})${bytes}`;
-    }
-    case 'encoding':
-      return 'Encoding prompt…';
-    case 'denoising':
-      return `Step ${e.step}/${e.totalSteps} · ${seconds(e.elapsedMs / e.step)}/step · ${seconds(e.etaMs)} left`;
-    case 'decoding':
-      return 'Decoding image…';
-  }
-}
-
-function progressFraction(e: ProgressEvent): number | undefined {
-  if (e.phase === 'downloading') return e.bytesTotal ? e.bytesDone / e.bytesTotal : undefined;
-  if (e.phase === 'loading') return e.bytesTotal ? (e.bytesDone ?? 0) / e.bytesTotal : e.total ? e.done / e.total : undefined;
-  if (e.phase === 'encoding') return 0.02;
-  if (e.phase === 'denoising') return 0.02 + (0.93 * e.step) / e.totalSteps;
-  return 0.97;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Models
 
@@ -218,7 +191,7 @@ async function loadModel(id: string): Promise<void> {
       { modelId: entry.id, baseUrl, backend: form.backend.value as BackendPreference, memoryMode: form.memoryMode.value as MemoryModePreference },
       {
         onProgress: (e) => {
-          setStatus(describeProgress(e), progressFraction(e));
+          setStatus(describeProgress(e), progressFraction(e) ?? undefined);
           if (e.phase === 'loading' && e.bytesTotal) {
             modelStates.set(id, { kind: 'loading', percent: Math.floor((100 * (e.bytesDone ?? 0)) / e.bytesTotal) });
             renderModels();
@@ -315,7 +288,7 @@ async function runJob(job: QueuedJob, signal: AbortSignal): Promise<void> {
       {
         signal,
         onProgress: (e) => {
-          setStatus(describeProgress(e), progressFraction(e));
+          setStatus(describeProgress(e), progressFraction(e) ?? undefined);
           if (e.phase === 'denoising' && e.preview && previews) {
             canvas.drawPreview(e.preview, e.step);
             hook.previews = canvas.previews;

@@ -8,6 +8,7 @@
 import type { GeneratorClient } from '../client/generator-client.js';
 import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
 import { formatBytes } from './capabilities.js';
+import { describeDownload } from './progress-text.js';
 import type { ModelEntry } from '../models/registry.js';
 import type { DownloadProgress, InstalledPack, ProgressEvent, StorageInfo } from '../protocol.js';
 import { folderFromFileList, folderKind, hasDirectoryPicker, packIdOf, pickDirectory, type PickedFolder } from './local-folder.js';
@@ -38,31 +39,6 @@ export interface StoragePanel {
   /** Progress of running installs, by model id. */
   readonly active: ReadonlyMap<string, DownloadProgress>;
   destroy(): void;
-}
-
-export const formatEta = (ms: number | null): string => {
-  if (ms === null || !Number.isFinite(ms)) return '';
-  const s = Math.round(ms / 1000);
-  return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min left` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s left` : `${s} s left`;
-};
-
-/** One line for a running install ("12.0 MiB of 1.50 GiB · 8.1 MiB/s · 3 min 2 s left"). */
-export function describeDownload(p: DownloadProgress): string {
-  const amount = `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`;
-  switch (p.state) {
-    case 'checking':
-      return 'Checking what is already stored…';
-    case 'waiting':
-      return `Another tab is downloading ${p.file ?? 'this model'}; waiting for it · ${amount}`;
-    case 'converting':
-      return `Converting while downloading · ${amount}${p.file ? ` · ${p.file}` : ''}${p.etaMs !== null ? ` · ${formatEta(p.etaMs)}` : ''}`;
-    case 'done':
-      return `Installed · ${formatBytes(p.bytesTotal)}`;
-    default:
-      return [amount, p.bytesPerSecond ? `${formatBytes(p.bytesPerSecond)}/s` : '', formatEta(p.etaMs), `file ${Math.min(p.filesDone + 1, p.filesTotal)} of ${p.filesTotal}`]
-        .filter(Boolean)
-        .join(' · ');
-  }
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> & { dataset?: Record<string, string> } = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
