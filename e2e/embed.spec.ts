@@ -97,9 +97,22 @@ const events = (page: Page) => page.evaluate(() => (window as unknown as { __eve
 
 /** Presses the element's Generate button and waits until its status says it finished. */
 async function generateIn(el: Locator): Promise<void> {
+  // Wait for the element's own "finished" event (sd-image or sd-error) of THIS run: its status line
+  // still says "Done" from the previous image right after the click.
+  type Waiting = HTMLElement & { __finished?: Promise<string> };
+  await el.evaluate((node: Waiting) => {
+    node.__finished = new Promise<string>((resolve) => {
+      const finish = (e: Event) => {
+        node.removeEventListener('sd-image', finish);
+        node.removeEventListener('sd-error', finish);
+        resolve(e.type);
+      };
+      node.addEventListener('sd-image', finish);
+      node.addEventListener('sd-error', finish);
+    });
+  });
   await el.getByRole('button', { name: 'Generate' }).click();
-  await expect(el.getByRole('button', { name: 'Cancel' })).toBeDisabled();
-  await expect(el.getByRole('status')).toContainText(/Done|Failed|Cancelled/);
+  await el.evaluate((node: Waiting) => node.__finished);
 }
 
 /**
@@ -295,8 +308,12 @@ test('the library API generates on a plain static page, with the same bytes for 
   page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText}`));
   await page.goto(`${site}library.html`);
   const generate = async (seed: string) => {
+    // Each finished image gets a new object URL on the download link: wait for that, not for the
+    // status text, which still says "Done on …" from the previous image right after the click.
+    const before = await page.locator('#download').getAttribute('href');
     await page.getByLabel('Seed').fill(seed);
     await page.getByRole('button', { name: 'Generate' }).click();
+    await expect(page.locator('#download')).not.toHaveAttribute('href', before ?? '');
     await expect(page.getByRole('status')).toContainText('Done on');
     return JSON.parse((await page.locator('#params').textContent())!) as { seed: number; width: number; height: number; steps: number; model: string };
   };
