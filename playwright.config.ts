@@ -30,6 +30,8 @@ export default defineConfig({
     {
       // Chromium's WebGPU on SwiftShader (a CPU Vulkan): a real adapter without shader-f16.
       name: 'webgpu',
+      // SwiftShader generations are slow (see GENERATION_WAIT_MS in e2e/app-page.ts).
+      timeout: 300_000,
       use: { launchOptions: { executablePath, args: [...BASE_ARGS, '--enable-unsafe-webgpu'] } },
     },
     {

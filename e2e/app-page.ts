@@ -6,6 +6,12 @@ import { expect, type Page } from '@playwright/test';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 
+/**
+ * How long to wait for a generation to end. WebGPU on SwiftShader (a CPU Vulkan) takes 30-90 s for
+ * one demo image on a loaded 2-core machine; this is a wait, not a speed assertion.
+ */
+export const GENERATION_WAIT_MS = 180_000;
+
 export interface Pixels {
   width: number;
   height: number;
@@ -64,7 +70,7 @@ export class AppPage {
     const before = await this.generations();
     await this.page.getByRole('button', { name: 'Generate' }).click();
     await expect(this.page.locator('body')).toHaveAttribute('data-state', 'generating');
-    await expect(this.page.locator('body')).toHaveAttribute('data-state', 'ready');
+    await expect(this.page.locator('body')).toHaveAttribute('data-state', 'ready', { timeout: GENERATION_WAIT_MS });
     const after = await this.generations();
     if (after !== before + 1) throw new Error(`generation did not finish: ${await this.page.locator('#error').textContent()}`);
   }
@@ -86,7 +92,7 @@ export class AppPage {
 
   /** Waits until every queued image is done (the page is back to "ready"). */
   async waitIdle(): Promise<void> {
-    await expect(this.page.locator('body')).toHaveAttribute('data-state', 'ready');
+    await expect(this.page.locator('body')).toHaveAttribute('data-state', 'ready', { timeout: GENERATION_WAIT_MS });
   }
 
   historyItems() {
