@@ -27,6 +27,11 @@ export interface LoadRequest {
   backend?: BackendPreference;
   /** Memory mode (default auto). */
   memoryMode?: MemoryModePreference;
+  /**
+   * The image the person is about to make (the form's size and guidance): sessions are pinned to its
+   * shapes at load, so the first image does not re-create them. Default: the pack's recommended settings.
+   */
+  firstImage?: { width: number; height: number; guidance: number };
 }
 
 export interface BackendInfo {

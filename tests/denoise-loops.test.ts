@@ -135,4 +135,20 @@ describe('memory modes and static shapes', () => {
     }
     expect(pinned.sessions.dynamicFallback.size).toBe(0);
   });
+
+  it('sessions pinned at load to the first image are not re-created for it', async () => {
+    const created: string[] = [];
+    const counting = runner();
+    const create = counting.createSession.bind(counting);
+    counting.createSession = (name, model, data) => (created.push(name), create(name, model, data));
+    const l = await loadSd3Pipeline(fsModelSource(pack), counting, { backend: WASM, verifyHashes: false, firstImage: { width: 128, height: 96, guidance: 4.5 } });
+    opened.push(l);
+    const atLoad = created.length;
+    expect(created).toContain('transformer');
+    await generate(l, { width: 128, height: 96, guidance: 4.5 });
+    expect(created.length).toBe(atLoad);
+    // Another size re-pins the transformer and the VAE decoder (and nothing else).
+    await generate(l, { width: 64, height: 128 });
+    expect(created.slice(atLoad).sort()).toEqual(['transformer', 'vae_decoder']);
+  });
 });

@@ -157,6 +157,13 @@ function resolveModel(name: string): string | undefined {
   return entry && loadable(entry) ? entry.id : undefined;
 }
 
+/** The form's size and guidance, so the model's sessions are pinned to the image about to be made. */
+function firstImage(): { firstImage?: { width: number; height: number; guidance: number } } {
+  const { width, height, guidance } = form.read();
+  const ok = [width, height].every((n) => Number.isInteger(n) && n > 0 && n % 16 === 0) && Number.isFinite(guidance);
+  return ok ? { firstImage: { width, height, guidance } } : {};
+}
+
 async function loadModel(id: string): Promise<void> {
   const entry = findModel(id);
   if (!entry || !loadable(entry)) return;
@@ -188,7 +195,7 @@ async function loadModel(id: string): Promise<void> {
   refreshCapabilities();
   try {
     const model = await client.load(
-      { modelId: entry.id, baseUrl, backend: form.backend.value as BackendPreference, memoryMode: form.memoryMode.value as MemoryModePreference },
+      { modelId: entry.id, baseUrl, backend: form.backend.value as BackendPreference, memoryMode: form.memoryMode.value as MemoryModePreference, ...firstImage() },
       {
         onProgress: (e) => {
           setStatus(describeProgress(e), progressFraction(e) ?? undefined);

@@ -82,6 +82,7 @@ export class GeneratorEngine {
         onProgress,
         verifyHashes,
         memoryMode: request.memoryMode,
+        ...(request.firstImage ? { firstImage: request.firstImage } : {}),
         ...this.deps.loadOptions,
       });
       const packRange = manifest.architecture.sampleSize;

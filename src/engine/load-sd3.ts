@@ -181,6 +181,8 @@ export interface LoadOptions {
   verifyHashes?: boolean;
   /** Memory mode (default auto: from the weights' size and the device). */
   memoryMode?: MemoryModePreference;
+  /** Size and guidance the sessions are pinned to at load (default: the pack's recommended ones). */
+  firstImage?: { width: number; height: number; guidance: number };
   /** Pin each session's symbolic axes to the shapes it is fed (default true). */
   staticShapes?: boolean;
   /** Run the denoising loop through the step graphs on device tensors (default: on a GPU runner); false runs the CPU loop. */
@@ -299,8 +301,8 @@ export async function loadSd3Pipeline(source: ModelSource, runner: SessionRunner
   };
   try {
     if (memory.mode === 'fast') {
-      // Every component now, pinned to the model's recommended size (another size re-pins on use).
-      const { width, height, guidance } = manifest.recommended;
+      // Every component now, pinned to the first image's size (another size re-pins on use).
+      const { width, height, guidance } = options.firstImage ?? manifest.recommended;
       const order = components.filter((c) => c !== 'transformer' && c !== 'vae_decoder');
       for (const [i, component] of order.entries()) {
         progress(component, i + 1);
