@@ -176,7 +176,7 @@ export function createGenerator(options: GeneratorOptions): Generator {
       return run('generation', call.signal, async (signal) => {
         const host = lease.host;
         const onProgress = withText(call.onProgress, signal);
-        await host.ensureLoaded(target, { signal, onProgress, beforeInstall });
+        await host.ensureLoaded(target, { signal, onProgress, beforeInstall, firstImage: { width: p.width, height: p.height, guidance: p.guidance } });
         const result = await host.client.generate({ ...p, preview: call.preview === true }, { signal, onProgress });
         const params: ImageParameters = {
           model: entry.id,

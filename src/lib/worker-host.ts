@@ -21,6 +21,8 @@ export interface LoadOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Runs before a download starts (not when the model is already stored); throws to refuse it. */
   beforeInstall?: () => Promise<void>;
+  /** The image about to be made: the sessions are pinned to its shapes at load. */
+  firstImage?: { width: number; height: number; guidance: number };
 }
 
 export const cancelled = (what: string) => new WebDiffusionError('CANCELLED', `The ${what} was cancelled.`);
@@ -86,7 +88,10 @@ export class WorkerHost {
     if (signal?.aborted) throw cancelled('load');
     this.loaded = null;
     // An installed pack loads from the store; the URL only serves files this backend still lacks.
-    const model = await this.client.load({ modelId: target.modelId, baseUrl: target.packUrl ?? '', backend: target.backend }, { onProgress });
+    const model = await this.client.load(
+      { modelId: target.modelId, baseUrl: target.packUrl ?? '', backend: target.backend, ...(options.firstImage ? { firstImage: options.firstImage } : {}) },
+      { onProgress },
+    );
     this.loaded = { key, model };
     return model;
   }
