@@ -4,7 +4,7 @@
  * q4, random weights — src/fixtures/medium-slice.ts). Prints a markdown table and writes the raw
  * figures to bench-results/bench-<date>.json (and bench-results/bench-latest.json).
  *
- *   npm run bench -- [--quick] [--runs N] [--only 1,2,3,4,5,6,7,build] [--out-dir dist-bench] [--port N] [--no-build]
+ *   npm run bench -- [--quick] [--runs N] [--only 1,2,3,4,5,6,7,build,kernel] [--out-dir dist-bench] [--port N] [--no-build]
  *
  * --quick: 256² instead of 512², slices of 1 and 2 blocks, 2 runs, 4 steps instead of 28 (a smoke run).
  */
@@ -34,7 +34,7 @@ const args = process.argv.slice(2);
 const opt = (k: string, d: string): string => (args.includes(k) ? args[args.indexOf(k) + 1]! : d);
 const quick = args.includes('--quick');
 const runs = Number(opt('--runs', quick ? '2' : '5'));
-const only = new Set(opt('--only', '1,2,3,4,5,6,7,build').split(','));
+const only = new Set(opt('--only', '1,2,3,4,5,6,7,build,kernel').split(','));
 const want = (f: string): boolean => only.has(f);
 const outDir = resolve(ROOT, opt('--out-dir', opt('--outDir', 'dist-bench')));
 const port = Number(opt('--port', process.env.BENCH_PORT ?? '0'));
@@ -396,6 +396,33 @@ async function main(): Promise<void> {
         });
       }
       raw.builds = builds;
+    }
+    // Where figure 1's gap comes from: the same 1-block slice as q4 (MatMulNBits) and as fp32
+    // (MatMul), browser WASM vs onnxruntime-node at the same thread count.
+    if (want('kernel')) {
+      const threads = (raw.threads as number | undefined) ?? info.cores;
+      const kernelRuns = quick ? 2 : 3;
+      const kernels: Record<string, { browserMs: number[]; nodeMs: number[] }> = {};
+      for (const [variant, dir, id] of [['q4', slices.one.dir, slices.one.id], ['fp32', `${slices.one.dir}-fp32`, `${slices.one.id}-fp32`]] as const) {
+        const p = await openPage(context, server.url);
+        let browserMs: number[] = [];
+        try {
+          browserMs = (await call<{ times: number[] }>(p, 'jsep', 'time', { ep: 'wasm', baseUrl: packUrl(id), variant, side: 256, batch: 2, runs: kernelRuns, warmup: 1, threads })).times;
+        } finally {
+          await p.close();
+        }
+        const node = await createTransformerSession(fsModelSource(dir), nodeRunner(threads), variant);
+        const nodeMs = await timeSteps(node, transformerFeeds(await readPackManifest(fsModelSource(dir)), 256, 2), kernelRuns, 1);
+        await node.release();
+        kernels[variant] = { browserMs, nodeMs };
+        rows.push({
+          figure: `kernel: Medium-slice (1 block) ${variant} step at 256², WASM ${threads} threads vs onnxruntime-node`,
+          value: `${seconds(median(browserMs), 3)} vs ${seconds(median(nodeMs), 3)}: ${times(median(browserMs) / median(nodeMs))}`,
+          goal: '—',
+          met: null,
+        });
+      }
+      raw.kernels = kernels;
     }
     await context.close();
   } finally {
