@@ -52,6 +52,22 @@ export class GeneratorClient {
   }
 
   /** `call`, unless the worker fails first. */
+  /**
+   * Runs a call that reports progress. The callback reaches the worker as a Comlink proxy, which
+   * talks over its own MessageChannel: an event the worker sent just before returning can arrive
+   * after the result. Events are forwarded only while the call runs, so a late "downloading 100 %"
+   * or "step 8/8" never overwrites what the page shows once the call has finished.
+   */
+  private async withProgress<T>(onProgress: CallOptions['onProgress'], call: (cb: ((e: ProgressEvent) => void) | undefined) => Promise<T>): Promise<T> {
+    if (!onProgress) return this.guard(call(undefined));
+    let running = true;
+    try {
+      return await this.guard(call(Comlink.proxy((e: ProgressEvent) => (running ? onProgress(e) : undefined))));
+    } finally {
+      running = false;
+    }
+  }
+
   private guard<T>(call: Promise<T>): Promise<T> {
     if (this.workerError) return Promise.reject(this.workerError);
     return Promise.race([call, this.died]);
@@ -62,7 +78,7 @@ export class GeneratorClient {
   }
 
   load(request: LoadRequest, options: CallOptions = {}): Promise<LoadedModel> {
-    return this.guard(this.api.load(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined));
+    return this.withProgress(options.onProgress, (cb) => this.api.load(request, cb));
   }
 
   async generate(request: Omit<GenerateRequest, 'jobId'> & { jobId?: string }, options: CallOptions = {}): Promise<GenerateResult> {
@@ -71,7 +87,7 @@ export class GeneratorClient {
     const onAbort = () => void this.api.cancel(jobId);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.guard(this.api.generate({ ...request, jobId }, options.onProgress ? Comlink.proxy(options.onProgress) : undefined));
+      return await this.withProgress(options.onProgress, (cb) => this.api.generate({ ...request, jobId }, cb));
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -83,17 +99,17 @@ export class GeneratorClient {
 
   /** Downloads a pack into the browser's storage; `signal` pauses it (what arrived is kept). */
   install(request: InstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
-    return this.withCancel(request.modelId, options, () => this.guard(this.api.install(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined)));
+    return this.withCancel(request.modelId, options, () => this.withProgress(options.onProgress, (cb) => this.api.install(request, cb)));
   }
 
   /** Converts an ONNX export into the browser's storage while it downloads. */
   installFromExport(request: ExportInstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
-    return this.withCancel(request.modelId, options, () => this.guard(this.api.installFromExport(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined)));
+    return this.withCancel(request.modelId, options, () => this.withProgress(options.onProgress, (cb) => this.api.installFromExport(request, cb)));
   }
 
   /** Installs a pack, or converts an export, from a folder the person picked; `signal` pauses it. */
   installFromFolder(request: FolderInstallRequest, options: CallOptions = {}): Promise<InstalledPack> {
-    return this.withCancel(request.modelId, options, () => this.guard(this.api.installFromFolder(request, options.onProgress ? Comlink.proxy(options.onProgress) : undefined)));
+    return this.withCancel(request.modelId, options, () => this.withProgress(options.onProgress, (cb) => this.api.installFromFolder(request, cb)));
   }
 
   /** Keeps an access token for `host` in this browser (sent only to that host). */
