@@ -4,6 +4,7 @@
  * accepted (per licence URL), and never asked again for a model that is already installed.
  */
 import type { ModelEntry } from '../models/registry.js';
+import { askInDialog } from './modal-dialog.js';
 
 const KEY = (url: string) => `webdiffusion:license-accepted:${url}`;
 
@@ -16,11 +17,7 @@ export interface LicenseGate {
 export function createLicenseGate(store: Pick<Storage, 'getItem' | 'setItem'> = localStorage, host: HTMLElement = document.body): LicenseGate {
   const accepted = (entry: ModelEntry) => !entry.license.mustAccept || store.getItem(KEY(entry.license.url)) !== null;
 
-  function ask(entry: ModelEntry): Promise<boolean> {
-    const dialog = document.createElement('dialog');
-    dialog.className = 'license-dialog';
-    dialog.setAttribute('aria-labelledby', 'license-title');
-    const title = Object.assign(document.createElement('h2'), { id: 'license-title', textContent: `${entry.name}: licence` });
+  async function ask(entry: ModelEntry): Promise<boolean> {
     const text = document.createElement('p');
     const link = Object.assign(document.createElement('a'), { href: entry.license.url, target: '_blank', rel: 'noopener', textContent: entry.license.name });
     text.append(`${entry.name} is released under the `, link, '. Downloading it into this browser means you accept its terms. You are asked once.');
@@ -29,24 +26,19 @@ export function createLicenseGate(store: Pick<Storage, 'getItem' | 'setItem'> = 
     const accept = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Accept and download' });
     const cancel = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Cancel' });
     buttons.append(accept, cancel);
-    dialog.append(title, text, buttons);
-    host.append(dialog);
-    return new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        if (ok) store.setItem(KEY(entry.license.url), new Date().toISOString());
-        dialog.close();
-        dialog.remove();
-        resolve(ok);
-      };
-      accept.addEventListener('click', () => done(true));
-      cancel.addEventListener('click', () => done(false));
-      dialog.addEventListener('cancel', (e) => {
-        e.preventDefault(); // Escape
-        done(false);
-      });
-      dialog.showModal();
-      accept.focus();
+    const ok = await askInDialog({
+      className: 'license-dialog',
+      titleId: 'license-title',
+      title: `${entry.name}: licence`,
+      body: [text, buttons],
+      host,
+      cancel,
+      dismissed: false,
+      focus: accept,
+      wire: (done) => accept.addEventListener('click', () => done(true)),
     });
+    if (ok) store.setItem(KEY(entry.license.url), new Date().toISOString());
+    return ok;
   }
 
   return {

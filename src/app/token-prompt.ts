@@ -3,6 +3,8 @@
  * host and says where the token goes (this browser only, sent only to that host). Resolves with
  * the token typed, or null when the person cancels.
  */
+import { askInDialog } from './modal-dialog.js';
+
 export interface TokenPromptOptions {
   /** A token for this host was sent and refused (wrong, expired, or the terms not accepted). */
   refused?: boolean;
@@ -16,10 +18,6 @@ let open: Promise<string | null> | null = null;
 export function askForToken(sourceHost: string, options: TokenPromptOptions = {}): Promise<string | null> {
   // One dialog at a time (a load and the storage panel may both ask for the same host).
   if (open) return open;
-  const dialog = document.createElement('dialog');
-  dialog.className = 'license-dialog token-dialog';
-  dialog.setAttribute('aria-labelledby', 'token-title');
-  const title = Object.assign(document.createElement('h2'), { id: 'token-title', textContent: `Access token for ${sourceHost}` });
   const text = document.createElement('p');
   text.textContent = options.refused
     ? `${sourceHost} refused the token stored for it. Check that it is valid and that your account has accepted the model's terms there, then enter it again.`
@@ -37,27 +35,21 @@ export function askForToken(sourceHost: string, options: TokenPromptOptions = {}
   const cancel = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Cancel' });
   buttons.append(save, cancel);
   form.append(label, input, buttons);
-  dialog.append(title, text, where, form);
-  (options.host ?? document.body).append(dialog);
-  open = new Promise<string | null>((resolve) => {
-    const done = (token: string | null) => {
-      dialog.close();
-      dialog.remove();
-      open = null;
-      resolve(token);
-    };
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      const token = input.value.trim();
-      if (token) done(token);
-    });
-    cancel.addEventListener('click', () => done(null));
-    dialog.addEventListener('cancel', (e) => {
-      e.preventDefault(); // Escape
-      done(null);
-    });
-    dialog.showModal();
-    input.focus();
-  });
+  open = askInDialog<string | null>({
+    className: 'license-dialog token-dialog',
+    titleId: 'token-title',
+    title: `Access token for ${sourceHost}`,
+    body: [text, where, form],
+    host: options.host ?? document.body,
+    cancel,
+    dismissed: null,
+    focus: input,
+    wire: (done) =>
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const token = input.value.trim();
+        if (token) done(token);
+      }),
+  }).finally(() => (open = null));
   return open;
 }
