@@ -247,6 +247,57 @@ describe('loading the fixture pack on onnxruntime-node', () => {
     expect(e.message).toContain('hidden_states.2'); // CLIP-G's penultimate layer (3 layers in the fixture)
   });
 
+  it('fast mode reads each component while the one before it becomes a session; low-memory mode reads no weights at load', async () => {
+    const log: string[] = [];
+    const fs = fsModelSource(pack);
+    // Reads take a while (as from IndexedDB), so overlap with session creation shows in the order of events.
+    const slowSource = { description: fs.description, readBytes: async (path: string) => {
+      log.push(`read ${path}`);
+      await new Promise((r) => setTimeout(r, 20));
+      const b = await fs.readBytes(path);
+      log.push(`read done ${path}`);
+      return b;
+    } };
+    const ort = { ...(ortNode as unknown as OrtModule) };
+    ort.InferenceSession = { create: async (model, options) => {
+      const name = (options?.externalData?.[0] as { path?: string } | undefined)?.path ?? 'no external data';
+      const count = log.filter((l) => l.startsWith('create ') && !l.startsWith('create done')).length;
+      log.push(`create ${count}`);
+      try {
+        // Session creation takes longer than a read here (as a real one does), so a read ahead shows.
+        await new Promise((r) => setTimeout(r, 300));
+        return await ortNode.InferenceSession.create(model, options as never);
+      } finally {
+        log.push(`create done ${count} (${name})`);
+      }
+    } };
+    const runner = new SessionRunner(ort, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const loaded = await loadSd3Pipeline(slowSource, runner, { backend: WASM, memoryMode: 'fast' });
+    // The transformer's weights are read before the session created just before it (the last text encoder) is done.
+    const weights = manifest.components.transformer.variants.fp32!.files[1]!.path;
+    const creates = log.filter((l) => l.startsWith('create done'));
+    expect(creates).toHaveLength(5);
+    const textDone = log.indexOf(creates[2]!);
+    expect(log.indexOf(`read ${weights}`)).toBeGreaterThan(-1);
+    expect(log.indexOf(`read ${weights}`)).toBeLessThan(textDone);
+    // Every weight file was read once.
+    const reads = log.filter((l) => l.startsWith('read ') && !l.startsWith('read done') && l.endsWith('.onnx_data'));
+    expect(new Set(reads).size).toBe(reads.length);
+    await releasePipeline(loaded.pipeline);
+
+    log.length = 0;
+    const low = await loadSd3Pipeline(slowSource, runner, { backend: WASM, memoryMode: 'low-memory' });
+    expect(log.filter((l) => l.endsWith('.onnx_data'))).toEqual([]);
+    await releasePipeline(low.pipeline);
+  });
+
+  it('a read ahead that fails is reported by the load, naming the file', async () => {
+    const dir = await copyPack((d) => rm(join(d, 'transformer/model.onnx_data')));
+    const e = await errorOf(loadSd3Pipeline(fsModelSource(dir), nodeRunner(), { backend: WASM, memoryMode: 'fast' }));
+    expect(e.code).toBe('MODEL_FILE_MISSING');
+    expect(e.details).toMatchObject({ file: 'transformer/model.onnx_data' });
+  });
+
   it('verifyPackFile checks size, then sha256', async () => {
     const data = new TextEncoder().encode('hello');
     const file = { path: 'a/b.json', bytes: 5, sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824' };

@@ -26,6 +26,13 @@ export interface ComponentSessionsOptions {
   staticShapes?: boolean;
 }
 
+/** A component's graph and external data, read and checked, ready for createSession. */
+interface ComponentFiles {
+  model: Uint8Array;
+  graph: GraphDescription;
+  externalData: ExternalDataFile[];
+}
+
 interface Held {
   session: ModelSession;
   key: string;
@@ -37,6 +44,8 @@ const OUTPUTS_ON_DEVICE: Partial<Record<PackComponent, readonly string[]>> = { t
 export class ComponentSessions implements PipelineSessions {
   private readonly held = new Map<PackComponent, Held>();
   private readonly graphs = new Map<PackComponent, GraphDescription>();
+  /** Files being read ahead of their get() (prefetch). */
+  private readonly prefetched = new Map<PackComponent, Promise<ComponentFiles>>();
   /** Components whose session could not be created with pinned shapes (then created without). */
   readonly dynamicFallback = new Set<PackComponent>();
 
@@ -113,8 +122,40 @@ export class ComponentSessions implements PipelineSessions {
     if (held && wantKey !== undefined && wantKey === held.key) return held.session;
     if (held) await this.release([component]);
 
+    const pending = this.prefetched.get(component);
+    this.prefetched.delete(component);
+    let files: ComponentFiles | null = await (pending ?? this.readComponent(component));
+    const { graph } = files;
+    const overrides = this.dynamicFallback.has(component) ? {} : this.overridesFor(graph, shapes);
+    const outputsOnDevice = OUTPUTS_ON_DEVICE[component];
+    let session: ModelSession;
+    try {
+      session = await this.runner.createSession(component, files.model, files.externalData, {
+        options: Object.keys(overrides).length ? { freeDimensionOverrides: overrides } : {},
+        outputsOnDevice,
+      });
+    } catch (e) {
+      if (!Object.keys(overrides).length) throw e;
+      // Some exports reject pinned axes (contract §7.4): the same graph with dynamic shapes still runs.
+      this.dynamicFallback.add(component);
+      session = await this.runner.createSession(component, files.model, files.externalData, { outputsOnDevice });
+    }
+    // Release the bytes: the session holds its own copy of the weights now.
+    files = null;
+    this.held.set(component, { session, key: this.dynamicFallback.has(component) ? '' : overridesKey(overrides) });
+    try {
+      this.options.checkInterface?.(component, session);
+    } catch (e) {
+      await this.release([component]);
+      throw e;
+    }
+    return session;
+  }
+
+  /** Reads and checks the component's graph and every external-data file it names. */
+  private async readComponent(component: PackComponent): Promise<ComponentFiles> {
     const { graphFile, files, field } = this.files(component);
-    let model: Uint8Array | null = await this.read(graphFile);
+    const model = await this.read(graphFile);
     const graph = describeGraph(model, graphFile.path);
     this.graphs.set(component, graph);
     // Every external-data location recorded in the graph must be a file the variant lists (same folder as the graph).
@@ -130,37 +171,33 @@ export class ComponentSessions implements PipelineSessions {
       }
       return { location, file };
     });
-    let externalData: ExternalDataFile[] | null = [];
+    const externalData: ExternalDataFile[] = [];
     for (const s of shards) externalData.push({ path: s.location, data: await this.read(s.file) });
-    const overrides = this.dynamicFallback.has(component) ? {} : this.overridesFor(graph, shapes);
-    const outputsOnDevice = OUTPUTS_ON_DEVICE[component];
-    let session: ModelSession;
-    try {
-      session = await this.runner.createSession(component, model, externalData, {
-        options: Object.keys(overrides).length ? { freeDimensionOverrides: overrides } : {},
-        outputsOnDevice,
-      });
-    } catch (e) {
-      if (!Object.keys(overrides).length) throw e;
-      // Some exports reject pinned axes (contract §7.4): the same graph with dynamic shapes still runs.
-      this.dynamicFallback.add(component);
-      session = await this.runner.createSession(component, model, externalData, { outputsOnDevice });
+    return { model, graph, externalData };
+  }
+
+  /**
+   * Starts reading the component's files now, so they come off storage (or the network) while
+   * another session is being created; the next get() of the component uses them. A failure is
+   * reported by that get(). Resolves (never rejects) when the files are read. For fast mode: it
+   * holds one more component's bytes for a while.
+   */
+  prefetch(component: PackComponent): Promise<void> {
+    if (this.held.has(component)) return Promise.resolve();
+    let reading = this.prefetched.get(component);
+    if (!reading) {
+      reading = this.readComponent(component);
+      this.prefetched.set(component, reading);
     }
-    // Release the bytes: the session holds its own copy of the weights now.
-    model = null;
-    externalData = null;
-    this.held.set(component, { session, key: this.dynamicFallback.has(component) ? '' : overridesKey(overrides) });
-    try {
-      this.options.checkInterface?.(component, session);
-    } catch (e) {
-      await this.release([component]);
-      throw e;
-    }
-    return session;
+    return reading.then(
+      () => undefined,
+      () => undefined, // reported by get()
+    );
   }
 
   /** Releases the components' sessions (their GPU or WASM memory); a later get() loads them again. */
   async release(components: readonly PackComponent[]): Promise<void> {
+    for (const c of components) this.prefetched.delete(c);
     const sessions = components.flatMap((c) => {
       const h = this.held.get(c);
       this.held.delete(c);
@@ -170,6 +207,7 @@ export class ComponentSessions implements PipelineSessions {
   }
 
   async releaseAll(): Promise<void> {
+    this.prefetched.clear();
     await this.release([...this.held.keys()]);
   }
 }

@@ -303,18 +303,19 @@ export async function loadSd3Pipeline(source: ModelSource, runner: SessionRunner
     if (memory.mode === 'fast') {
       // Every component now, pinned to the first image's size (another size re-pins on use).
       const { width, height, guidance } = options.firstImage ?? manifest.recommended;
-      const order = components.filter((c) => c !== 'transformer' && c !== 'vae_decoder');
-      for (const [i, component] of order.entries()) {
-        progress(component, i + 1);
-        await sessions.get(component, componentShapes(config, width, height, 1)[component as 'text_encoder']);
-      }
-      progress('transformer', order.length + 1);
       await sessions.describe('transformer');
       const plan = guidance > 1 ? (gpu ? gpu.guidancePlan(width, height) : 'batched') : 'single';
       const shapes = componentShapes(config, width, height, plan === 'batched' ? 2 : 1);
-      await sessions.get('transformer', shapes.transformer);
-      progress('vae_decoder', order.length + 2);
-      await sessions.get('vae_decoder', shapes.vae_decoder);
+      const textShapes = componentShapes(config, width, height, 1);
+      const order = [...components.filter((c) => c !== 'transformer' && c !== 'vae_decoder'), 'transformer', 'vae_decoder'] as const;
+      // Each component's files are read while the one before it becomes a session.
+      for (const [i, component] of order.entries()) {
+        progress(component, i + 1);
+        await sessions.prefetch(component);
+        const next = order[i + 1];
+        if (next) void sessions.prefetch(next);
+        await sessions.get(component, component === 'transformer' || component === 'vae_decoder' ? shapes[component] : textShapes[component as 'text_encoder']);
+      }
     } else {
       // Low memory: sessions load when a generation needs them; read the transformer's graph now for guidance batching.
       await sessions.describe('transformer');
