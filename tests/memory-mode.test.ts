@@ -1,6 +1,6 @@
 /** Memory mode from the weights' bytes and the device, overridable. */
 import { describe, expect, it } from 'vitest';
-import { chooseMemoryMode, weightBudget } from '../src/runtime/memory-mode.js';
+import { chooseMemoryMode, readAheadPlan, weightBudget } from '../src/runtime/memory-mode.js';
 
 const GB = 1e9;
 const GiB = 1024 ** 3;
@@ -37,5 +37,20 @@ describe('memory mode', () => {
   it('the person’s choice wins either way', () => {
     expect(chooseMemoryMode(tiny, { backend: 'wasm' }, 'low-memory')).toMatchObject({ mode: 'low-memory', reason: 'chosen in the settings' });
     expect(chooseMemoryMode(largeTurbo, { backend: 'webgpu', deviceMemoryGiB: 2 }, 'fast').mode).toBe('fast');
+  });
+});
+
+describe('reading the next component ahead during a fast-mode load', () => {
+  const order = ['text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer', 'vae_decoder'] as const;
+  const plan = (sizes: Record<(typeof order)[number], number>) => readAheadPlan(order.map((c) => sizes[c]));
+
+  it('Medium: the text encoders are read ahead, the transformer not while T5 is created (that would raise the peak)', () => {
+    // Peak without reading ahead: the transformer's creation, 3.08 + 2 × 1.4 = 5.88 GB.
+    expect(plan(medium)).toEqual([true, true, false, false, false]);
+  });
+
+  it('a pack whose largest component comes last reads it ahead of time', () => {
+    expect(plan({ text_encoder: 1, text_encoder_2: 1, text_encoder_3: 1, transformer: 10, vae_decoder: 1 })).toEqual([true, true, true, false, false]);
+    expect(readAheadPlan([])).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ import { configFromManifest, type Sd3Config } from '../models/sd3-config.js';
 import type { BackendInfo, MemoryModePreference, ProgressEvent, Variant } from '../protocol.js';
 import { chooseVariant, type BackendChoice } from '../runtime/backend.js';
 import { chooseGuidanceBatching, sd3Workload } from '../runtime/guidance-batching.js';
-import { chooseMemoryMode, type MemoryModeChoice } from '../runtime/memory-mode.js';
+import { chooseMemoryMode, readAheadPlan, type MemoryModeChoice } from '../runtime/memory-mode.js';
 import type { ModelSession, SessionRunner } from '../runtime/session-runner.js';
 import { ComponentSessions } from './component-sessions.js';
 import { clipSequenceOutput } from '../text/encode-prompt.js';
@@ -308,12 +308,14 @@ export async function loadSd3Pipeline(source: ModelSource, runner: SessionRunner
       const shapes = componentShapes(config, width, height, plan === 'batched' ? 2 : 1);
       const textShapes = componentShapes(config, width, height, 1);
       const order = [...components.filter((c) => c !== 'transformer' && c !== 'vae_decoder'), 'transformer', 'vae_decoder'] as const;
-      // Each component's files are read while the one before it becomes a session.
+      // Each component's files are read while the one before it becomes a session, where that does not raise the load's peak memory.
+      const bytes = sessions.componentBytes();
+      const readAhead = readAheadPlan(order.map((c) => bytes[c] ?? 0));
       for (const [i, component] of order.entries()) {
         progress(component, i + 1);
         await sessions.prefetch(component);
         const next = order[i + 1];
-        if (next) void sessions.prefetch(next);
+        if (next && readAhead[i]) void sessions.prefetch(next);
         await sessions.get(component, component === 'transformer' || component === 'vae_decoder' ? shapes[component] : textShapes[component as 'text_encoder']);
       }
     } else {

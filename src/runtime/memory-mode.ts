@@ -58,3 +58,21 @@ export function chooseMemoryMode(componentBytes: Readonly<Record<string, number>
     ? { ...base, mode: 'fast', reason: `all weights (${gib(totalBytes)}) fit what ${where} (${gib(budgetBytes)})` }
     : { ...base, mode: 'low-memory', reason: `all weights (${gib(totalBytes)}) exceed what ${where} (${gib(budgetBytes)}): one component at a time` };
 }
+
+/**
+ * For a fast-mode load of `bytes` (component sizes in load order), whether each component may
+ * have the next one's files read while it becomes a session. Creating a session holds its file
+ * bytes and the runtime's copy (about twice the component) besides the sessions made before it, so
+ * the load peaks at max over i of (Σ earlier + 2 × component i) anyway; reading ahead is allowed
+ * where it stays under that peak.
+ */
+export function readAheadPlan(bytes: readonly number[]): boolean[] {
+  let before = 0;
+  const at = bytes.map((b) => {
+    const peak = before + 2 * b;
+    before += b;
+    return peak;
+  });
+  const peak = Math.max(0, ...at);
+  return bytes.map((_, i) => i + 1 < bytes.length && at[i]! + bytes[i + 1]! <= peak);
+}
