@@ -6,6 +6,13 @@
  *
  *   npm run bench -- [--quick] [--runs N] [--only 1,2,3,4,5,6,7,build,kernel] [--out-dir dist-bench] [--port N] [--no-build]
  *
+ * --only capture (not in the default set, ~10 min on SwiftShader): WebGPU graph capture vs the app's
+ * session on the tiny and Medium-slice transformers (bytes per run, peak GPU memory, output difference);
+ * --capture-cases picks some of its cases (ids: tiny-64,tiny-128,slice1-128,slice1-256,slice2-128).
+ *
+ * --load-blocks N: figures 5 and 6 on a slice of N blocks (default 2, 167 MiB; 8 is about 0.5 GiB, the
+ * largest whose fp32 source fits one buffer).
+ *
  * --quick: 256² instead of 512², slices of 1 and 2 blocks, 2 runs, 4 steps instead of 28 (a smoke run).
  */
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
@@ -26,6 +33,7 @@ import { fsModelSource } from '../src/models/fs-model-source.js';
 import { SessionRunner, type ModelSession, type OrtModule } from '../src/runtime/session-runner.js';
 import { samplePeak, descendantsPss } from './bench/process-memory.js';
 import { markdownTable, median, medianRatio, mib, overheadFraction, percent, perStep, projectMedium, seconds, times, type Row } from './bench/stats.js';
+import type { CaptureMode, CaptureResult } from './bench/page/capture-bench.js';
 import { createTransformerSession, readPackManifest, timeSteps, transformerFeeds } from './bench/transformer-timing.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -39,6 +47,7 @@ const want = (f: string): boolean => only.has(f);
 const outDir = resolve(ROOT, opt('--out-dir', opt('--outDir', 'dist-bench')));
 const port = Number(opt('--port', process.env.BENCH_PORT ?? '0'));
 const side = quick ? 256 : 512;
+const loadBlocks = Number(opt('--load-blocks', '2'));
 const pipelineSteps = quick ? 4 : 28;
 const log = (s: string): void => console.log(`[bench] ${s}`);
 
@@ -174,6 +183,143 @@ const generateRequest = (steps: number, s: number, extra: Record<string, unknown
   ...extra,
 });
 
+// ------------------------------------------------------------------------------- graph capture
+
+const kib = (b: number): string => (!Number.isFinite(b) ? 'n/a' : Math.abs(b) >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+const maxAbsDiff = (a: readonly number[], b: readonly number[]): number => a.reduce((m, x, k) => Math.max(m, Math.abs(x - b[k]!)), 0);
+/** Image + text tokens of one transformer run at side² pixels (patch 2 on 8× latents). */
+const tokensAt = (s: number): number => (s / 16) ** 2 + 333;
+
+interface CaptureCase {
+  id: string;
+  label: string;
+  pack: 'tiny' | 'one' | 'two';
+  variant: string;
+  side: number;
+  /** Medium slices: ~95 s per run on SwiftShader, so the capture run and one replay only, and only the capture mode whose output is right. */
+  slow?: boolean;
+}
+
+const CAPTURE_CASES: CaptureCase[] = [
+  { id: 'tiny-64', label: 'tiny transformer fp32 @ 64²', pack: 'tiny', variant: 'fp32', side: 64 },
+  { id: 'tiny-128', label: 'tiny transformer fp32 @ 128²', pack: 'tiny', variant: 'fp32', side: 128 },
+  { id: 'slice1-128', label: 'Medium-slice (1 block) q4 @ 128²', pack: 'one', variant: 'q4', side: 128, slow: true },
+  { id: 'slice1-256', label: 'Medium-slice (1 block) q4 @ 256²', pack: 'one', variant: 'q4', side: 256, slow: true },
+  { id: 'slice2-128', label: 'Medium-slice (2 blocks) q4 @ 128²', pack: 'two', variant: 'q4', side: 128, slow: true },
+];
+
+interface CaptureSummary {
+  error?: string;
+  /** Medians over runs 2…N (run 1 captures). */
+  written: [number, number];
+  writeCalls: [number, number];
+  read: [number, number];
+  peak: [number, number];
+  /** Peak minus live bytes after session creation (weights): the run's own buffers. */
+  runBuffers: [number, number];
+  ms: [number, number];
+  /** max over runs of max |normal − capture| output, and the largest |output| of the normal session. */
+  maxDiff: number;
+  maxAbs: number;
+  /** Smallest max |Δ| between consecutive capture outputs (0 would mean a replay ignored new inputs). */
+  minChange: number;
+}
+
+function summarize(n: CaptureResult, c: CaptureResult): CaptureSummary {
+  const after = (r: CaptureResult, f: (x: CaptureResult['runs'][number]) => number) => median(r.runs.slice(1).map(f));
+  const pair = (f: (x: CaptureResult['runs'][number]) => number): [number, number] => [after(n, f), after(c, f)];
+  const runs = Math.min(n.outputs.length, c.outputs.length);
+  let maxDiff = 0;
+  let minChange = Infinity;
+  for (let i = 0; i < runs; i++) maxDiff = Math.max(maxDiff, maxAbsDiff(n.outputs[i]!, c.outputs[i]!));
+  for (let i = 1; i < c.outputs.length; i++) minChange = Math.min(minChange, maxAbsDiff(c.outputs[i]!, c.outputs[i - 1]!));
+  const error = [n.error && `normal, ${n.error.at}: ${n.error.message}`, c.error && `capture, ${c.error.at}: ${c.error.message}`, ...c.gpuErrors.map((e) => `capture GPU error: ${e}`), ...n.gpuErrors.map((e) => `normal GPU error: ${e}`)]
+    .filter(Boolean)
+    .join('; ');
+  return {
+    ...(error ? { error } : {}),
+    written: pair((r) => r.writtenBytes),
+    writeCalls: pair((r) => r.writeCalls),
+    read: pair((r) => r.readBytes),
+    peak: [n.peakBytes, c.peakBytes],
+    runBuffers: [n.peakBytes - n.liveAfterCreate, c.peakBytes - c.liveAfterCreate],
+    ms: pair((r) => r.ms),
+    maxDiff: runs ? maxDiff : NaN,
+    maxAbs: runs ? Math.max(...n.outputs.flat().map(Math.abs)) : NaN,
+    minChange: c.outputs.length > 1 ? minChange : NaN,
+  };
+}
+
+/**
+ * Graph capture (issue 7: "graph capture tried where its conditions hold, kept if it helps"): each
+ * case runs in a fresh page (worker, GPU device) per mode, so peaks are the mode's own.
+ */
+async function captureFigures(context: BrowserContext, url: string, packs: Record<CaptureCase['pack'], string>, rows: Row[]): Promise<Record<string, unknown>> {
+  const pick = new Set(opt('--capture-cases', CAPTURE_CASES.map((c) => c.id).join(',')).split(','));
+  const captureRuns = quick ? 3 : 4;
+  const results: Record<string, { modes: Partial<Record<CaptureMode, CaptureResult>>; summaries: Partial<Record<CaptureMode, CaptureSummary>> }> = {};
+  for (const c of CAPTURE_CASES.filter((x) => pick.has(x.id))) {
+    const byMode: Partial<Record<CaptureMode, CaptureResult>> = {};
+    const modes: CaptureMode[] = c.slow ? ['normal', 'capture-ort-output'] : ['normal', 'capture', 'capture-ort-output'];
+    const caseRuns = c.slow ? 2 : captureRuns;
+    for (const mode of modes) {
+      const p = await openPage(context, url);
+      try {
+        byMode[mode] = await call<CaptureResult>(p, 'capture', 'run', { baseUrl: packs[c.pack], variant: c.variant, side: c.side, batch: 2, runs: caseRuns, mode });
+      } catch (e) {
+        byMode[mode] = { mode, backend: 'n/a', createMs: NaN, liveBefore: NaN, liveAfterCreate: NaN, peakBytes: NaN, runs: [], outputs: [], timesteps: [], gpuErrors: [], error: { at: 'worker', message: (e as Error).message } };
+      } finally {
+        await p.close();
+      }
+      const r = byMode[mode]!;
+      log(`capture ${c.id} ${mode}: ${r.error ? `FAILED at ${r.error.at}: ${r.error.message}` : `create ${r.createMs.toFixed(0)} ms, weights ${kib(r.liveAfterCreate - r.liveBefore)}, peak ${kib(r.peakBytes)}`}; runs ${JSON.stringify(r.runs)}`);
+    }
+    results[c.id] = { modes: byMode, summaries: {} };
+    for (const mode of modes.filter((m) => m !== 'normal')) {
+      const [n, cap] = [byMode.normal!, byMode[mode]!];
+      const s = summarize(n, cap);
+      results[c.id]!.summaries[mode] = s;
+      const ok = !n.error && !cap.error && cap.runs.length > 1;
+      const sameOutput = s.maxDiff <= 1e-3 * Math.max(1, s.maxAbs);
+      rows.push({
+        figure:
+          `capture: ${c.label}, batch 2, WebGPU (SwiftShader): the app's session → with enableGraphCapture, ` +
+          `${mode === 'capture' ? 'output in a bound buffer of ours' : 'output left to ORT (bound in the capture run)'}, per run after the first (${caseRuns} runs, new latents + timestep each)`,
+        value: ok
+          ? `written ${s.written[0].toFixed(0)} B in ${s.writeCalls[0].toFixed(0)} calls → ${s.written[1].toFixed(0)} B in ${s.writeCalls[1].toFixed(0)}; read ${s.read[0]} → ${s.read[1]} B; ` +
+            `peak GPU ${kib(s.peak[0])} → ${kib(s.peak[1])} (${times(s.peak[1] / s.peak[0])}; run buffers ${kib(s.runBuffers[0])} → ${kib(s.runBuffers[1])}); ` +
+            `max |Δ out| ${s.maxDiff.toExponential(1)} (max |out| ${s.maxAbs.toFixed(2)}; replays change with inputs: ${s.minChange > 0 ? 'yes' : 'NO'}); run ${seconds(s.ms[0], 3)} → ${seconds(s.ms[1], 3)}` +
+            (s.error ? `; ${s.error}` : '')
+          : `graph capture failed: ${s.error ?? 'no runs'}`,
+        goal: '≤ 64 B written, 0 read, same output',
+        met: ok ? s.written[1] <= 64 && s.read[1] === 0 && sameOutput && s.minChange > 0 && !s.error : null,
+      });
+    }
+  }
+  // Full SD 3.5 Medium (24 blocks, batch 2): extra peak of capture = slice 1 + 23 × (slice 2 − slice 1), scaled from 128² by tokens^k.
+  const extra = (id: string): number => {
+    const r = results[id]?.summaries['capture-ort-output'];
+    return r && !r.error ? r.peak[1] - r.peak[0] : NaN;
+  };
+  const [e1, e1b, e2] = [extra('slice1-128'), extra('slice1-256'), extra('slice2-128')];
+  if (Number.isFinite(e1) && Number.isFinite(e2)) {
+    const perBlock = e2 - e1;
+    const at128 = e1 + 23 * perBlock;
+    // Growth exponent measured on slice 1 between 128² and 256² (1 = linear in tokens, 2 = attention-bound).
+    const k = Number.isFinite(e1b) && e1 > 0 && e1b > 0 ? Math.log(e1b / e1) / Math.log(tokensAt(256) / tokensAt(128)) : NaN;
+    const project = (s: number, exp: number) => at128 * (tokensAt(s) / tokensAt(128)) ** exp;
+    const projection = { perBlock128: perBlock, slice1_128: e1, slice1_256: e1b, full128: at128, exponent: k, bySide: Object.fromEntries([512, 1024].map((s) => [s, { linear: project(s, 1), measuredExponent: project(s, k), quadratic: project(s, 2) }])) };
+    rows.push({
+      figure: `capture: projected extra peak GPU memory of graph capture for SD 3.5 Medium (24 blocks, batch 2): slice 1 + 23 × (slice 2 − slice 1) at 128² (${kib(at128)}; per block ${kib(perBlock)}), × (tokens / ${tokensAt(128)})^k, k measured ${Number.isFinite(k) ? k.toFixed(2) : 'n/a'}`,
+      value: [512, 1024].map((s) => `${s}² (${tokensAt(s)} tokens): ${kib(project(s, Number.isFinite(k) ? k : 2))} (linear ${kib(project(s, 1))}, tokens² ${kib(project(s, 2))})`).join('; '),
+      goal: '—',
+      met: null,
+    });
+    return { capture: results, captureProjection: projection };
+  }
+  return { capture: results };
+}
+
 async function main(): Promise<void> {
   const info = machine();
   log(`${info.cpu}, ${info.cores} cores, ${mib(info.memoryBytes)}; commit ${info.commit}${info.dirty ? ' (dirty)' : ''}; ${quick ? 'quick' : 'full'} run, ${runs} runs`);
@@ -184,6 +330,8 @@ async function main(): Promise<void> {
     one: await writeMediumSlice(FIXTURES, 1, { log }),
     two: await writeMediumSlice(FIXTURES, 2, { log }),
     three: quick || !want('2') ? null : await writeMediumSlice(FIXTURES, 3, { plainJointBlocks: 1, log }),
+    // Figures 5 and 6 (load and memory): --load-blocks picks a larger slice, nearer a real pack's size.
+    load: loadBlocks === 2 || !(want('5') || want('6')) ? null : await writeMediumSlice(FIXTURES, loadBlocks, { log }),
   };
   const tiny = await writeFixture(join(FIXTURES, 'bench-tiny-sd3'), DEFAULT_FIXTURE);
   void tiny;
@@ -271,16 +419,17 @@ async function main(): Promise<void> {
     await page.close();
 
     // 5: page load → ready, model in the store vs sessions from in-memory bytes.
-    const weights = packVariantBytes(slices.two.manifest, 'q4');
+    const loadSlice = slices.load ?? slices.two;
+    const weights = packVariantBytes(loadSlice.manifest, 'q4');
     if (want('5') || want('6')) {
       const p = await openPage(context, server.url);
-      await call(p, 'app', 'install', { modelId: 'medium-slice', baseUrl: packUrl(slices.two.id), backend: 'wasm' });
+      await call(p, 'app', 'install', { modelId: 'medium-slice', baseUrl: packUrl(loadSlice.id), backend: 'wasm' });
       await p.close();
     }
     if (want('5')) {
       const readyMs = async (mode: 'store' | 'memory'): Promise<number> => {
         const p = await context.newPage();
-        await p.goto(`${server.url}?ready=${mode}&base=${encodeURIComponent(packUrl(slices.two.id))}`);
+        await p.goto(`${server.url}?ready=${mode}&base=${encodeURIComponent(packUrl(loadSlice.id))}`);
         await p.waitForFunction(() => 'ready' in window, undefined, { timeout: 300_000 });
         const r = await p.evaluate(() => (window as unknown as { ready: { ms?: number; error?: string } }).ready);
         await p.close();
@@ -297,7 +446,7 @@ async function main(): Promise<void> {
       raw.ready = { store, memory };
       const ratio = medianRatio(store, memory);
       rows.push({
-        figure: `5. Page load → ready, Medium-slice (2 blocks, ${mib(weights.total)}), from the weight store vs sessions from in-memory bytes`,
+        figure: `5. Page load → ready, Medium-slice (${loadBlocks} blocks, ${mib(weights.total)}), from the weight store vs sessions from in-memory bytes`,
         value: `${seconds(median(store))} vs ${seconds(median(memory))}: ${times(ratio)}`,
         goal: '≤ 1.3×',
         met: Number.isFinite(ratio) ? ratio <= 1.3 : null,
@@ -314,20 +463,21 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 1000));
         const idle = descendantsPss(process.pid);
         const sampler = samplePeak(process.pid);
-        const loaded = await call<{ memory?: { mode: string } }>(p, 'app', 'load', { modelId: 'medium-slice', baseUrl: packUrl(slices.two.id), backend: 'wasm', memoryMode });
+        const loaded = await call<{ memory?: { mode: string } }>(p, 'app', 'load', { modelId: 'medium-slice', baseUrl: packUrl(loadSlice.id), backend: 'wasm', memoryMode });
         const afterLoad = descendantsPss(process.pid);
+        const loadPeak = sampler.peak();
         await call<GenerateOut>(p, 'app', 'generate', generateRequest(2, side));
         const peak = sampler.stop();
         await call(p, 'app', 'unload');
         await p.close();
-        log(`memory (${memoryMode}, engine says ${loaded.memory?.mode ?? 'n/a'}): idle ${mib(idle)}, after load ${mib(afterLoad)}, peak ${mib(peak)}; weights ${mib(weights.total)}, largest component ${mib(largest)}`);
-        return { idle, afterLoad, peak, mode: loaded.memory?.mode ?? null };
+        log(`memory (${memoryMode}, engine says ${loaded.memory?.mode ?? 'n/a'}): idle ${mib(idle)}, peak while loading ${mib(loadPeak)}, after load ${mib(afterLoad)}, peak ${mib(peak)}; weights ${mib(weights.total)}, largest component ${mib(largest)}`);
+        return { idle, loadPeak, afterLoad, peak, mode: loaded.memory?.mode ?? null };
       };
       const fast = await peakFor('fast');
       const low = await peakFor('low-memory');
       raw.memory = { fast, low, weights };
       rows.push({
-        figure: `6. Peak PSS of Chromium's processes while loading + generating (fast mode, ${side}², 2 steps) ÷ loaded weights (${mib(weights.total)})`,
+        figure: `6. Peak PSS of Chromium's processes while loading + generating (fast mode, Medium-slice ${loadBlocks} blocks, ${side}², 2 steps) ÷ loaded weights (${mib(weights.total)})`,
         value: `${mib(fast.peak)}: ${times(fast.peak / weights.total)} (above the idle browser, ${mib(fast.idle)}: ${times((fast.peak - fast.idle) / weights.total)})`,
         goal: '≤ 1.5×',
         met: fast.peak / weights.total <= 1.5,
@@ -424,6 +574,7 @@ async function main(): Promise<void> {
       }
       raw.kernels = kernels;
     }
+    if (want('capture')) Object.assign(raw, await captureFigures(context, server.url, { tiny: packUrl('bench-tiny-sd3'), one: packUrl(slices.one.id), two: packUrl(slices.two.id) }, rows));
     await context.close();
   } finally {
     await browser.close();

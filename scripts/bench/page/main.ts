@@ -11,6 +11,7 @@ function worker(name: string): Worker {
   if (name === 'app') w = new Worker(new URL('./app.worker.ts', import.meta.url), { type: 'module' });
   else if (name === 'jsep') w = new Worker(new URL('./build-jsep.worker.ts', import.meta.url), { type: 'module' });
   else if (name === 'webgpu-build') w = new Worker(new URL('./build-webgpu.worker.ts', import.meta.url), { type: 'module' });
+  else if (name === 'capture') w = new Worker(new URL('./capture.worker.ts', import.meta.url), { type: 'module' });
   else throw new Error(`no worker ${name}`);
   w.onmessage = (e: MessageEvent<Reply>) => {
     const p = pending.get(e.data.id);
