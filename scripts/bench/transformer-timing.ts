@@ -6,7 +6,7 @@
 import { standardNormal } from '../../src/diffusion/noise.js';
 import { readJson, type ModelSource } from '../../src/models/model-source.js';
 import { parsePackManifest, type PackManifest } from '../../src/models/pack-manifest.js';
-import type { ModelSession, SessionRunner, TensorData } from '../../src/runtime/session-runner.js';
+import type { ExternalDataFile, ModelSession, SessionRunner, TensorData } from '../../src/runtime/session-runner.js';
 
 /** CLIP 77 + T5 256 tokens (contract §3.3). */
 export const TEXT_TOKENS = 333;
@@ -15,8 +15,8 @@ export async function readPackManifest(source: ModelSource): Promise<PackManifes
   return parsePackManifest(await readJson(source, 'pack.json'), 'pack.json');
 }
 
-/** The transformer session of a pack, from the named variant (default: the first the pack offers). */
-export async function createTransformerSession(source: ModelSource, runner: SessionRunner, variant?: string): Promise<ModelSession> {
+/** The transformer's graph and external-data files of a pack, from the named variant (default: the first the pack offers). */
+export async function readTransformerFiles(source: ModelSource, variant?: string): Promise<{ model: Uint8Array; externalData: ExternalDataFile[] }> {
   const manifest = await readPackManifest(source);
   const entry = manifest.components.transformer;
   if (!entry) throw new Error('pack has no transformer');
@@ -25,8 +25,14 @@ export async function createTransformerSession(source: ModelSource, runner: Sess
   const graph = v.files.find((f) => f.path.endsWith('.onnx'));
   if (!graph) throw new Error('transformer variant lists no .onnx file');
   const model = await source.readBytes(graph.path);
-  const externalData = [];
+  const externalData: ExternalDataFile[] = [];
   for (const f of v.files) if (f !== graph) externalData.push({ path: f.path.slice(f.path.lastIndexOf('/') + 1), data: await source.readBytes(f.path) });
+  return { model, externalData };
+}
+
+/** The transformer session of a pack, from the named variant (default: the first the pack offers). */
+export async function createTransformerSession(source: ModelSource, runner: SessionRunner, variant?: string): Promise<ModelSession> {
+  const { model, externalData } = await readTransformerFiles(source, variant);
   return runner.createSession('transformer', model, externalData);
 }
 

@@ -13,10 +13,10 @@
  */
 import * as ort from 'onnxruntime-web';
 import { standardNormal } from '../../../src/diffusion/noise.js';
-import { httpModelSource, type ModelSource } from '../../../src/models/model-source.js';
+import { httpModelSource } from '../../../src/models/model-source.js';
 import { createWebRuntime } from '../../../src/runtime/ort-web.js';
 import { describeGraph, freeDimensionOverrides } from '../../../src/runtime/static-shapes.js';
-import { readPackManifest, transformerFeeds } from '../transformer-timing.js';
+import { readPackManifest, readTransformerFiles, transformerFeeds } from '../transformer-timing.js';
 import { gpuMemory, resetGpuPeak } from './gpu-memory.js';
 import { gpuTraffic, resetGpuTraffic } from './gpu-traffic.js';
 import { serveSteps } from './serve-steps.js';
@@ -50,18 +50,6 @@ export interface CaptureResult {
   error?: { at: string; message: string };
 }
 
-/** The transformer variant's graph and external-data files, as transformer-timing's createTransformerSession reads them. */
-async function readTransformer(source: ModelSource, variant: string): Promise<{ model: Uint8Array; externalData: { path: string; data: Uint8Array }[] }> {
-  const manifest = await readPackManifest(source);
-  const v = manifest.components.transformer?.variants[variant as keyof NonNullable<typeof manifest.components.transformer>['variants']];
-  if (!v) throw new Error(`pack has no transformer variant ${variant}`);
-  const graph = v.files.find((f) => f.path.endsWith('.onnx'));
-  if (!graph) throw new Error('transformer variant lists no .onnx file');
-  const externalData = [];
-  for (const f of v.files) if (f !== graph) externalData.push({ path: f.path.slice(f.path.lastIndexOf('/') + 1), data: await source.readBytes(f.path) });
-  return { model: await source.readBytes(graph.path), externalData };
-}
-
 const STORAGE = 0x0080 | 0x0008 | 0x0004; // STORAGE | COPY_DST | COPY_SRC
 
 function gpuInput(device: GPUDevice, byteLength: number): GPUBuffer {
@@ -92,7 +80,7 @@ export function startCaptureBench(): void {
       const source = httpModelSource(a.baseUrl);
       const manifest = await readPackManifest(source);
       const feeds = transformerFeeds(manifest, a.side, a.batch);
-      const { model, externalData } = await readTransformer(source, a.variant);
+      const { model, externalData } = await readTransformerFiles(source, a.variant);
       const shapes = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, f.dims]));
       const overrides = freeDimensionOverrides(describeGraph(model).inputs, shapes).overrides;
       const result: CaptureResult = {
