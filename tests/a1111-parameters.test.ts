@@ -3,9 +3,9 @@
  * and what A1111 and its forks write is read back, extra fields reported as ignored.
  */
 import { describe, expect, it } from 'vitest';
-import { formatParameters, parametersFromInfotext, parseInfotext, quote } from '../src/app/a1111-parameters.js';
-import type { ImageParams } from '../src/app/params.js';
-import { readParameters, textChunk, withParameters } from '../src/app/png-metadata.js';
+import { formatParameters, parametersFromInfotext, parseInfotext, quote } from '../src/shared/a1111-parameters.js';
+import type { ImageParams } from '../src/shared/params.js';
+import { readParameters, textChunk, withParameters } from '../src/shared/png-metadata.js';
 import encodeChunks from 'png-chunks-encode';
 import extractChunks from 'png-chunks-extract';
 

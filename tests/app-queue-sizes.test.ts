@@ -1,7 +1,7 @@
 /** Page logic without a DOM: size presets and snapping, seeds of a batch, the job queue. */
 import { describe, expect, it } from 'vitest';
 import { JobQueue, type QueuedJob } from '../src/app/job-queue.js';
-import { batchSeeds, type GenerationParams } from '../src/app/params.js';
+import { batchSeeds, type GenerationParams } from '../src/shared/params.js';
 import { ASPECTS, aspectOf, presetSize, snapSide } from '../src/app/sizes.js';
 
 const limits = { min: 64, max: 768, multipleOf: 16 };

@@ -44,6 +44,12 @@ describe('thread boundary', () => {
       expect(page.some((f) => f.endsWith('generator-client.ts'))).toBe(true);
     }
   });
+  it('src/app is the page alone: the library and the element import nothing from it', () => {
+    for (const entry of ['src/lib/index.ts', 'src/embed/sd-generator.ts']) {
+      const files = [...reachable(entry)].filter((f) => /[\\/]src[\\/]app[\\/]/.test(f));
+      expect(files).toEqual([]);
+    }
+  });
   it('the worker entry does reach onnxruntime-web (through src/runtime/ort-web.ts only)', () => {
     const worker = [...reachable('workers/generator.worker.ts')];
     expect(worker).toContain('pkg:onnxruntime-web');

@@ -1,6 +1,6 @@
 /** Share links: every parameter survives the trip through the URL fragment; bad values are reported. */
 import { describe, expect, it } from 'vitest';
-import type { GenerationParams } from '../src/app/params.js';
+import type { GenerationParams } from '../src/shared/params.js';
 import { isShareFragment, paramsFromFragment, shareFragment, shareUrl } from '../src/app/share-link.js';
 
 const p: GenerationParams = { prompt: 'a fox & a hare, 50% #1?', negativePrompt: 'blurry\nlowres', width: 320, height: 192, steps: 12, guidance: 3.5, seed: 42, modelId: 'tiny-sd3' };

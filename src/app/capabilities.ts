@@ -4,9 +4,7 @@
  */
 import type { LoadedModel } from '../protocol.js';
 
-const MiB = 1024 * 1024;
-export const formatBytes = (n: number): string =>
-  n >= 1024 * MiB ? `${(n / (1024 * MiB)).toFixed(1)} GiB` : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${Math.max(0, Math.round(n / 1024))} KiB`;
+import { formatBytes } from '../shared/format-bytes.js';
 
 export function backendSummary(model: LoadedModel): string {
   const b = model.backend;

@@ -3,8 +3,8 @@
  * takes (aspect presets, snapping on blur), and shows each model's state in the picker.
  */
 import type { ModelEntry } from '../models/registry.js';
-import { formatBytes } from './capabilities.js';
-import type { GenerationParams } from './params.js';
+import { formatBytes } from '../shared/format-bytes.js';
+import type { GenerationParams } from '../shared/params.js';
 import { ASPECTS, aspectOf, presetSize, snapSide, type AspectId, type SideLimits } from './sizes.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;

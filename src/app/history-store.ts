@@ -4,7 +4,7 @@
  */
 import { clear, createStore, del, set, values, type UseStore } from 'idb-keyval';
 import type { BackendKind } from '../protocol.js';
-import type { ImageParams } from './params.js';
+import type { ImageParams } from '../shared/params.js';
 
 export interface HistoryEntry {
   /** Sortable: creation time in base 36, then a counter. */

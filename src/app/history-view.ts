@@ -3,7 +3,7 @@
  * with it. Rendering only; the actions are the caller's.
  */
 import type { HistoryEntry } from './history-store.js';
-import { describeParams } from './params.js';
+import { describeParams } from '../shared/params.js';
 
 export interface HistoryActions {
   open(entry: HistoryEntry): void;

@@ -2,7 +2,7 @@
  * The page's queue of images to make: one runs at a time, the rest wait visibly and can be
  * cancelled one by one. Knows nothing of the DOM or the worker: `run` does the work.
  */
-import type { GenerationParams } from './params.js';
+import type { GenerationParams } from '../shared/params.js';
 
 export interface QueuedJob {
   id: string;

@@ -3,7 +3,7 @@
  * prompt never reaches a server's logs (the fragment is not sent with the request). Opening such a
  * link fills the form; it never starts a download or a generation. Pure, no DOM.
  */
-import { MAX_SEED, type GenerationParams } from './params.js';
+import { MAX_SEED, type GenerationParams } from '../shared/params.js';
 
 const KEYS = ['prompt', 'negative', 'size', 'steps', 'guidance', 'seed', 'model'] as const;
 

@@ -7,8 +7,8 @@
  */
 import type { GeneratorClient } from '../client/generator-client.js';
 import { toWebDiffusionError, WebDiffusionError } from '../errors.js';
-import { formatBytes } from './capabilities.js';
-import { describeDownload } from './progress-text.js';
+import { formatBytes } from '../shared/format-bytes.js';
+import { describeDownload } from '../shared/progress-text.js';
 import type { ModelEntry } from '../models/registry.js';
 import type { DownloadProgress, InstalledPack, ProgressEvent, StorageInfo } from '../protocol.js';
 import { folderFromFileList, folderKind, hasDirectoryPicker, packIdOf, pickDirectory, type PickedFolder } from './local-folder.js';

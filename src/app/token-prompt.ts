@@ -3,7 +3,7 @@
  * host and says where the token goes (this browser only, sent only to that host). Resolves with
  * the token typed, or null when the person cancels.
  */
-import { askInDialog } from './modal-dialog.js';
+import { askInDialog } from '../shared/dom/modal-dialog.js';
 
 export interface TokenPromptOptions {
   /** A token for this host was sent and refused (wrong, expired, or the terms not accepted). */

@@ -8,7 +8,7 @@
  *   sd-image     detail: { blob, url, params, backend, timings }
  *   sd-error     detail: { code, message, hint } (code CANCELLED when Cancel stopped it)
  */
-import { createLicenseGate } from '../app/license-gate.js';
+import { createLicenseGate } from '../shared/dom/license-gate.js';
 import { toWebDiffusionError, type ErrorInfo } from '../errors.js';
 import { createGenerator, type GeneratedImage, type Generator, type GeneratorProgress, type ImageParameters } from '../lib/generator.js';
 import { findModel } from '../models/registry.js';

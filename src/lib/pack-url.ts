@@ -3,7 +3,7 @@
  * with a pack base (as the app's `?packBase=`), else the registry's own path, relative to the page.
  * Pure.
  */
-import { normalizePackBase } from '../app/pack-base.js';
+import { normalizePackBase } from '../shared/pack-base.js';
 import { WebDiffusionError } from '../errors.js';
 import type { ModelEntry } from '../models/registry.js';
 

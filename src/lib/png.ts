@@ -2,9 +2,9 @@
  * An image as a PNG file with its settings in a "parameters" text chunk (AUTOMATIC1111's format,
  * as the app's Download PNG writes it), so PNG-info readers and the app itself read them back.
  */
-import { formatParameters } from '../app/a1111-parameters.js';
-import type { ImageParams } from '../app/params.js';
-import { withParameters } from '../app/png-metadata.js';
+import { formatParameters } from '../shared/a1111-parameters.js';
+import type { ImageParams } from '../shared/params.js';
+import { withParameters } from '../shared/png-metadata.js';
 
 /** The pixels of `image` as a PNG (the browser encodes it). */
 export async function encodePng(image: ImageBitmap): Promise<Blob> {

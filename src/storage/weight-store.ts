@@ -23,6 +23,7 @@ import { createStore, del, get, promisifyRequest, set, type UseStore } from 'idb
 import { createSHA256 } from 'hash-wasm';
 import { HashingChunker } from './hashing-chunker.js';
 import { WebDiffusionError } from '../errors.js';
+import { formatBytes } from '../shared/format-bytes.js';
 import type { ModelSource } from '../models/model-source.js';
 import { PACK_MANIFEST_FILE } from '../models/pack-manifest.js';
 import type { FileData, PackSink, WriteResult } from '../convert/pack-sink.js';
@@ -98,18 +99,6 @@ const prefixRange = (prefix: string): IDBKeyRange => IDBKeyRange.bound(prefix, `
 export function isQuotaError(e: unknown): boolean {
   const name = (e as { name?: unknown } | null)?.name;
   return name === 'QuotaExceededError' || (e instanceof WebDiffusionError && e.code === 'STORAGE_FULL');
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
 export interface StorageManagerLike {

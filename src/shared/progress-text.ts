@@ -3,7 +3,7 @@
  * page's status line, the storage panel, the embeddable element and the library. Pure, no DOM.
  */
 import type { DownloadProgress, ProgressEvent } from '../protocol.js';
-import { formatBytes } from './capabilities.js';
+import { formatBytes } from './format-bytes.js';
 
 export const formatEta = (ms: number | null): string => {
   if (ms === null || !Number.isFinite(ms)) return '';

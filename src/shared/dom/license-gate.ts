@@ -3,7 +3,7 @@
  * License): shown in a modal dialog with a link to the text, remembered in this browser once
  * accepted (per licence URL), and never asked again for a model that is already installed.
  */
-import type { ModelEntry } from '../models/registry.js';
+import type { ModelEntry } from '../../models/registry.js';
 import { askInDialog } from './modal-dialog.js';
 
 const KEY = (url: string) => `webdiffusion:license-accepted:${url}`;
